@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CallingConfig(AppConfig):
+    name = "calling"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,128 @@
+"""People, workspaces and the organisation's service licences."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from controlhub.models import OrgOwned
+from controlhub.roles import Area
+
+
+class LicenseKind(models.TextChoices):
+    # Webex recognises calling licences by name only (reference/webex-api.md section 6): keep these names exact.
+    CALLING_PROFESSIONAL = "CALLPRO", "Webex Calling - Professional"
+    CALLING_BASIC = "CALLBASIC", "Webex Calling - Basic"
+    CALLING_WORKSPACES = "CALLWS", "Webex Calling - Workspaces"
+    MESSAGING = "MSG", "Basic Messaging"
+    MEETINGS = "MTG", "Basic Meetings"
+
+
+CALLING_PERSON_KINDS = (LicenseKind.CALLING_PROFESSIONAL, LicenseKind.CALLING_BASIC)
+
+
+class License(OrgOwned):
+    """A service subscription of an organisation with its number of units."""
+
+    kind = models.CharField(max_length=16, choices=LicenseKind.choices)
+    total_units = models.PositiveIntegerField(default=0)
+    subscription_id = models.CharField(max_length=40, blank=True)
+    licence_uuid = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    location_path = None
+    admin_area = Area.LICENSES
+    audit_fields = ("kind", "total_units")
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [models.UniqueConstraint(fields=["organization", "kind"], name="license_kind_unique_in_org")]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def name(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def is_calling(self) -> bool:
+        return self.kind in CALLING_PERSON_KINDS
+
+
+class PersonStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    INVITE_PENDING = "invite_pending", _("Invite pending")
+    INACTIVE = "inactive", _("Deactivated")
+
+
+class Person(OrgOwned):
+    """A user of an organisation (Webex: people). Calling data (extension, number) lives on its calling line."""
+
+    email = models.EmailField(_("email"))
+    first_name = models.CharField(_("first name"), max_length=64, blank=True)
+    last_name = models.CharField(_("last name"), max_length=64, blank=True)
+    display_name = models.CharField(_("display name"), max_length=128)
+    title = models.CharField(_("title"), max_length=128, blank=True)
+    department = models.CharField(_("department"), max_length=128, blank=True)
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    status = models.CharField(_("status"), max_length=16, choices=PersonStatus.choices,
+                              default=PersonStatus.INVITE_PENDING)
+    location = models.ForeignKey("controlhub.Location", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="people", verbose_name=_("location"))
+    licenses = models.ManyToManyField(License, blank=True, related_name="people", verbose_name=_("services"))
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="person")
+
+    admin_area = Area.PEOPLE
+    audit_fields = ("email", "first_name", "last_name", "display_name", "title", "department", "status",
+                    "location", "licenses")
+
+    class Meta:
+        ordering = ["display_name", "email"]
+        constraints = [
+            # Globally unique, compared case-insensitively: Bob@x and bob@x are one person.
+            models.UniqueConstraint(Lower("email"), name="person_email_unique",
+                                    violation_error_message=_("A user with this email already exists.")),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "display_name", "id"]),
+            models.Index(fields=["organization", "last_name", "first_name", "id"]),
+            models.Index(fields=["organization", "email"]),
+            models.Index(fields=["organization", "location"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.email
+
+
+class WorkspaceType(models.TextChoices):
+    NOT_SET = "notSet", _("Not set")
+    DESK = "desk", _("Desk")
+    HUDDLE = "huddle", _("Huddle")
+    MEETING_ROOM = "meetingRoom", _("Meeting room")
+    OPEN = "open", _("Open space")
+    OTHER = "other", _("Other")
+
+
+class Workspace(OrgOwned):
+    """A shared space (lobby, meeting room) with a common-area phone."""
+
+    display_name = models.CharField(_("name"), max_length=128)
+    location = models.ForeignKey("controlhub.Location", on_delete=models.PROTECT, related_name="workspaces",
+                                 verbose_name=_("location"))
+    capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True)
+    type = models.CharField(_("type"), max_length=16, choices=WorkspaceType.choices, default=WorkspaceType.NOT_SET)
+
+    admin_area = Area.WORKSPACES
+    audit_fields = ("display_name", "location", "capacity", "type")
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(Lower("display_name"), "organization", name="workspace_name_unique_in_org",
+                                    violation_error_message=_("A workspace with this name already exists.")),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
