@@ -1,0 +1,106 @@
+"""Shared fixtures: organisations with locations, numbers and licences; accounts for every admin role."""
+import itertools
+
+import pytest
+
+from calling.actions import add_number_range, assign_calling
+from calling.models import NumberState
+from controlhub.actions import Actor, create_location
+from controlhub.models import Account, AdminRole, Organization, Partner
+from controlhub.roles import Role
+from users.actions import create_person
+from users.models import License, LicenseKind
+
+_seq = itertools.count(1)
+SYSTEM = Actor.system()
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    return SYSTEM
+
+
+@pytest.fixture
+def partner(db) -> Partner:
+    return Partner.objects.create(name=f"Partner {next(_seq)}")
+
+
+@pytest.fixture
+def make_org(db, partner):
+    """make_org(name) -> an organisation with all licences and two locations (HQ, Branch) with numbers."""
+
+    def make(name: str | None = None, country: str = "US", partner_=partner) -> Organization:
+        n = next(_seq)
+        org = Organization.objects.create(partner=partner_, display_name=name or f"Org {n}", country=country,
+                                          sip_domain=f"org{n}.calls.test")
+        for kind in LicenseKind:
+            License.objects.create(organization=org, kind=kind, total_units=1000)
+        hq = create_location(SYSTEM, org, name="HQ", time_zone="America/Los_Angeles", address1="1 Main St",
+                             city="San Jose", state="CA", country="US", routing_prefix="81")
+        branch = create_location(SYSTEM, org, name="Branch", time_zone="America/New_York", address1="2 Side St",
+                                 city="New York", state="NY", country="US", routing_prefix="82")
+        # Each org gets its own number block so tests can make several orgs.
+        base = 4085550000 + n * 20 if n < 400 else 2125550000 + (n - 400) * 20
+        add_number_range(SYSTEM, hq, f"+1{base}", f"+1{base + 9}", NumberState.ACTIVE)
+        add_number_range(SYSTEM, branch, f"+1{base + 10}", f"+1{base + 19}", NumberState.ACTIVE)
+        return org
+
+    return make
+
+
+@pytest.fixture
+def org(make_org) -> Organization:
+    return make_org("Acme")
+
+
+@pytest.fixture
+def other_org(make_org) -> Organization:
+    return make_org("Globex")
+
+
+def licence(org: Organization, kind: str = LicenseKind.CALLING_PROFESSIONAL) -> License:
+    return License.objects.get(organization=org, kind=kind)
+
+
+def org_location(org: Organization, name: str):
+    from controlhub.models import Location
+
+    return Location.objects.get(organization=org, name=name)
+
+
+def free_number(location) -> str:
+    return location.numbers.filter(line__isnull=True, is_main=False).order_by("e164").first().e164
+
+
+@pytest.fixture
+def make_calling_person(db):
+    """make_calling_person(org, extension, with_number=False, location_name="HQ") -> Person with a line."""
+
+    def make(org: Organization, extension: str, with_number: bool = False, location_name: str = "HQ", email=None):
+        location = org_location(org, location_name)
+        person = create_person(SYSTEM, org, email=email or f"p{next(_seq)}@{org.sip_domain}", first_name="Pat",
+                               last_name=f"Person{extension}", location=location, licenses=[licence(org)])
+        assign_calling(SYSTEM, person, location=location, extension=extension,
+                       phone_number=free_number(location) if with_number else None)
+        return person
+
+    return make
+
+
+@pytest.fixture
+def make_admin(db):
+    """make_admin(role, org=None, partner=None, locations=()) -> Account with that single admin role."""
+
+    def make(role: str, org: Organization | None = None, partner: Partner | None = None, locations=()) -> Account:
+        account = Account.objects.create_user(f"admin{next(_seq)}@admins.test", "correct-horse-battery")
+        grant = AdminRole.objects.create(account=account, role=role, organization=org, partner=partner)
+        if locations:
+            grant.locations.set(locations)
+        return Account.objects.get(pk=account.pk)  # fresh object: `grants` is cached per instance
+
+    return make
+
+
+@pytest.fixture
+def full_admin(make_admin, org) -> Account:
+    return make_admin(Role.FULL_ADMIN, org=org)
