@@ -104,3 +104,76 @@ def make_admin(db):
 @pytest.fixture
 def full_admin(make_admin, org) -> Account:
     return make_admin(Role.FULL_ADMIN, org=org)
+
+
+# --------------------------------------------------------------------------------------------- real Celery worker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_test_queue():
+    """Give this test process its own queue, so parallel test processes (and stale runs) never take each other's
+    tasks, and drop whatever is left in it at the end. Set before anything is sent (amqp caches the queue)."""
+    import uuid
+
+    import redis
+    from django.conf import settings
+
+    from controlhub.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    app.conf.task_default_queue = queue
+    yield queue
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+    except redis.RedisError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, celery_test_queue, tmp_path_factory):
+    """A real `celery worker` process consuming this test process's queue against the test database.
+
+    Mail it sends lands as files in `mail_dir` (filebased backend), so tests read what a person would receive.
+    Use with `transactional_db` (tasks are queued on commit).
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from controlhub.celery import app
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        pytest.skip("the Celery worker tests need PostgreSQL (make test sets DATABASE_URL)")
+    mail_dir = tmp_path_factory.mktemp("mail")
+    name = f"testworker-{uuid.uuid4().hex[:8]}@localhost"
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        CELERY_TASK_ALWAYS_EAGER="false",
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail_dir),
+    )
+    log = open(mail_dir.parent / f"{name}.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "controlhub", "worker", "-P", "solo", "-Q", celery_test_queue,
+         "-n", name, "--without-gossip", "--without-mingle", "-l", "info"],
+        env=env, cwd=Path(settings.BASE_DIR), stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while not app.control.ping(destination=[name], timeout=0.5):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"Celery worker did not start; see {log.name}")
+    yield {"process": proc, "mail_dir": mail_dir, "name": name}
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -41,7 +41,9 @@ def check_license_units(licenses: list[License], adding: int = 1) -> None:
 
 
 @transaction.atomic
-def create_person(actor: Actor, organization: Organization, *, licenses: list[License] = (), **data) -> Person:
+def create_person(actor: Actor, organization: Organization, *, licenses: list[License] = (),
+                  send_welcome: bool = True, **data) -> Person:
+    """Add a person. Unless told otherwise, a worker mails them a welcome once the transaction commits."""
     actor.require(Person, "create")
     person = Person(organization=organization)
     apply_fields(person, data, PERSON_FIELDS)
@@ -57,6 +59,10 @@ def create_person(actor: Actor, organization: Organization, *, licenses: list[Li
     person.save()
     person.licenses.set(licenses)
     record_change(actor, AuditAction.CREATE, person, None)
+    if send_welcome:
+        from .tasks import send_welcome_mail
+
+        transaction.on_commit(lambda: send_welcome_mail.delay(str(person.pk)))
     return person
 
 

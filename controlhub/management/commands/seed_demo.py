@@ -71,14 +71,16 @@ class Command(BaseCommand):
                    licenses[LicenseKind.MEETINGS]]
         people = []
         admin_person = create_person(system, org, email=DEMO_ADMIN, first_name="Ada", last_name="Admin",
-                                     location=hq, licenses=calling, status="active")
+                                     location=hq, licenses=calling, status="active",
+                                     send_welcome=False)
         assign_calling(system, admin_person, location=hq, extension="1000", phone_number="+14085550101")
         for i in range(50):
             location = hq if i < 35 else ny
             person = create_person(system, org, email=f"user{i + 1:02d}@acme.example",
                                    first_name=FIRST[i % 10], last_name=LAST[(i // 10) % 10], location=location,
                                    licenses=calling if i < 40 else [licenses[LicenseKind.MESSAGING]],
-                                   status="active", department="Sales" if i % 3 else "Support")
+                                   status="active", department="Sales" if i % 3 else "Support",
+                                   send_welcome=False)
             if i < 40:
                 number = None
                 if i < 20:

@@ -1,0 +1,214 @@
+"""Portal pages for numbers and calling: the Numbers inventory, adding a user with calling, and the calling tab
+of a person or workspace."""
+from collections import defaultdict
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from controlhub.models import Location
+from controlhub.portal.shortcuts import actor, attach_errors, may, may_change, paginate, portal_view, \
+    require_change, scoped, visible_or_404
+from controlhub.roles import CHANGE, Area
+from users.models import Person, Workspace
+
+from .actions import add_number_range, assign_calling, create_calling_person, remove_calling, remove_numbers, \
+    set_main_number, set_numbers_state
+from .forms import CallingForm, NumberBulkForm, NumberFilterSet, NumberRangeForm, PersonCreateForm, \
+    free_number_choices
+from .models import Number, NumberState
+
+# --------------------------------------------------------------------------------------------- numbers
+
+
+@portal_view(Area.NUMBERS)
+def number_list(request):
+    numbers = scoped(request, Number).select_related("location", "line__person", "line__workspace")
+    filterset = NumberFilterSet(request.GET or None, queryset=numbers, organization=request.organization,
+                                account=request.user)
+    page = paginate(request, filterset.qs.order_by("e164"), size=100)
+    return render(request, "calling/number_list.html", {
+        "filter": filterset, "page": page,
+        "can_add": may(request.user, Area.NUMBERS, "create"),
+        "can_change": may(request.user, Area.NUMBERS, CHANGE),
+        "bulk_actions": NumberBulkForm.ACTIONS,
+    })
+
+
+@portal_view(Area.NUMBERS)
+def number_add(request):
+    require_change(request, model=Number, action="create")
+    form = NumberRangeForm(request.POST or None, account=request.user, organization=request.organization,
+                           initial={"location": request.GET.get("location")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            added = add_number_range(actor(request), data["location"], data["start"], data["end"], data["state"])
+        except ValidationError as exc:
+            attach_errors(form, exc, {"phoneNumbers": "start", "start": "start"})
+        else:
+            messages.success(request, _("%(count)s numbers were added to %(location)s.")
+                             % {"count": len(added), "location": data["location"].name})
+            return redirect(reverse("calling:number_list") + f"?location={data['location'].pk}")
+    return render(request, "calling/number_add.html", {"form": form})
+
+
+@require_POST
+@portal_view(Area.NUMBERS)
+def number_bulk(request):
+    """Activate, deactivate, remove (after confirmation) or make main the selected numbers."""
+    form = NumberBulkForm(request.POST, queryset=scoped(request, Number).select_related("location", "line"))
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(request.POST.get("next") or reverse("calling:number_list"))
+    numbers = list(form.cleaned_data["numbers"])
+    action = form.cleaned_data["action"]
+    changeable = scoped(request, Number, CHANGE).filter(pk__in=[n.pk for n in numbers]).count()
+    if changeable != len(numbers):
+        raise PermissionDenied
+    if action == "remove" and request.POST.get("confirm") != "yes":
+        return render(request, "calling/number_remove_confirm.html", {"numbers": numbers,
+                                                                     "next": request.POST.get("next", "")})
+    by_location: dict[Location, list[str]] = defaultdict(list)
+    for number in numbers:
+        by_location[number.location].append(number.e164)
+    try:
+        with transaction.atomic():
+            for location, e164s in by_location.items():
+                if action == "main":
+                    set_main_number(actor(request), location, e164s[0])
+                elif action == "remove":
+                    remove_numbers(actor(request), location, e164s)
+                else:
+                    state = NumberState.ACTIVE if action == "activate" else NumberState.INACTIVE
+                    set_numbers_state(actor(request), location, e164s, state)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        if action == "remove":
+            return render(request, "calling/number_remove_confirm.html", {
+                "numbers": numbers, "next": request.POST.get("next", ""), "error": " ".join(exc.messages)})
+    else:
+        done = {"activate": _("%(count)s numbers were activated."),
+                "deactivate": _("%(count)s numbers were deactivated."),
+                "remove": _("%(count)s numbers were removed."),
+                "main": _("The main number was set.")}[action]
+        messages.success(request, done % {"count": len(numbers)})
+    target = request.POST.get("next") or ""
+    return redirect(target if target.startswith("/") and not target.startswith("//") else
+                    reverse("calling:number_list"))
+
+
+@portal_view(Area.NUMBERS)
+def free_numbers(request):
+    """htmx: the <option>s of the number select for the location just chosen."""
+    location = None
+    raw = request.GET.get("location")
+    if raw:
+        try:
+            location = scoped(request, Location).filter(pk=raw).first()
+        except ValidationError:
+            location = None
+    return render(request, "calling/_number_options.html", {"choices": free_number_choices(location)})
+
+
+# --------------------------------------------------------------------------------------------- calling of owners
+
+
+@portal_view(Area.PEOPLE)
+def person_add(request):
+    """Add a user, with services and (optionally) calling in one all-or-nothing step."""
+    require_change(request, model=Person, action="create")
+    form = PersonCreateForm(request.POST or None, account=request.user, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = create_calling_person(actor(request), request.organization, licenses=data["licenses"],
+                                           extension=data["extension"] or None,
+                                           phone_number=data["phone_number"] or None, **form.person_data())
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("%(name)s was added.") % {"name": person})
+            return redirect("users:person_detail", pk=person.pk)
+    return render(request, "users/person_form.html", {"form": form, "adding": True})
+
+
+def _calling(request, owner, detail_url: str, template_context: dict):
+    require_change(request, owner)
+    line = getattr(owner, "line", None)
+    initial = {"location": line.location if line else getattr(owner, "location", None),
+               "phone_number": line.number.e164 if line and line.number else "",
+               "extension": line.extension if line else ""}
+    form = CallingForm(request.POST or None, initial=initial, account=request.user,
+                       organization=request.organization, line=line)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            assign_calling(actor(request), owner, location=data["location"], extension=data["extension"] or None,
+                           phone_number=data["phone_number"] or None)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Calling of %(name)s was saved.") % {"name": owner})
+            return redirect(detail_url)
+    return render(request, "calling/calling_form.html", {"form": form, "owner": owner, "line": line,
+                                                         "detail_url": detail_url, **template_context})
+
+
+def _remove_calling(request, owner, detail_url: str):
+    require_change(request, owner)
+    error = None
+    if request.method == "POST":
+        try:
+            remove_calling(actor(request), owner)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Calling of %(name)s was removed.") % {"name": owner})
+            return redirect(detail_url)
+    return render(request, "portal/confirm_delete.html", {
+        "object": owner, "kind": _("calling"), "error": error, "cancel_url": detail_url,
+        "title": _("Remove calling of %(name)s") % {"name": owner},
+        "explanation": _("The number and extension are released; the user keeps their other services."),
+        "confirm_label": _("Remove calling"),
+    })
+
+
+def _person(request, pk):
+    return visible_or_404(request, Person, Person.objects.select_related("location", "line__number",
+                                                                         "line__location"), pk=pk)
+
+
+def _workspace(request, pk):
+    return visible_or_404(request, Workspace, Workspace.objects.select_related("location", "line__number",
+                                                                               "line__location"), pk=pk)
+
+
+@portal_view(Area.PEOPLE)
+def person_calling(request, pk):
+    person = _person(request, pk)
+    return _calling(request, person, reverse("users:person_detail", kwargs={"pk": pk}), {"kind": "person"})
+
+
+@portal_view(Area.PEOPLE)
+def person_calling_remove(request, pk):
+    return _remove_calling(request, _person(request, pk), reverse("users:person_detail", kwargs={"pk": pk}))
+
+
+@portal_view(Area.WORKSPACES)
+def workspace_calling(request, pk):
+    workspace = _workspace(request, pk)
+    return _calling(request, workspace, reverse("users:workspace_detail", kwargs={"pk": pk}),
+                    {"kind": "workspace"})
+
+
+@portal_view(Area.WORKSPACES)
+def workspace_calling_remove(request, pk):
+    return _remove_calling(request, _workspace(request, pk), reverse("users:workspace_detail", kwargs={"pk": pk}))
+
+
+__all__ = ["may_change"]
