@@ -112,7 +112,7 @@ def main() -> None:
             "/v1/people?max=100&callingData=true": measure(api, "/v1/people?max=100&callingData=true",
                                                            HTTP_AUTHORIZATION=f"Bearer {token.key}"),
             f"Users page {USERS_PAGE}": measure(portal, USERS_PAGE),
-            f"Users page search q=Last7": measure(portal, USERS_PAGE + "?q=Last7"),
+            "Users page search q=Last7": measure(portal, USERS_PAGE + "?q=Last7"),
         }
     small, large = SIZES[0], SIZES[-1]
     print(f"\n{'endpoint':42} {'size':>7} {'queries':>8} {'median ms':>10}")

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from controlhub.actions import Actor, record_change, same_org
 from controlhub.models import AuditAction, Location, Organization
-from users.actions import create_person
+from users.actions import create_person, require_location_scope, set_person_licenses
 from users.models import CALLING_PERSON_KINDS, LicenseKind, Person, Workspace
 
 from .models import Line, Number, NumberState
@@ -42,7 +42,8 @@ def normalise_numbers(raw_numbers: list[str], country: str) -> list[str]:
 
 
 @transaction.atomic
-def add_numbers(actor: Actor, location: Location, numbers: list[str], state: str = NumberState.INACTIVE) -> list[Number]:
+def add_numbers(actor: Actor, location: Location, numbers: list[str],
+                state: str = NumberState.INACTIVE) -> list[Number]:
     """Add numbers to a location's inventory. All or nothing: one bad number refuses the whole request."""
     actor.require(Number, "create")
     actor.require(Location, "change", location)
@@ -159,6 +160,11 @@ def assign_calling(actor: Actor, owner: Person | Workspace, *, location: Locatio
         same_org(org, "location", location)
         if line is not None and line.location_id != location.pk:
             errors["location"] = _("The location of a calling user cannot be changed.")
+        else:
+            try:
+                require_location_scope(actor, location)  # a location admin must not move people out of scope
+            except ValidationError as exc:
+                errors.update({k: v[0] for k, v in exc.message_dict.items()})
     ext = None
     if extension:
         try:
@@ -237,3 +243,15 @@ def create_calling_person(actor: Actor, organization: Organization, *, location:
     if extension or phone_number:
         assign_calling(actor, person, location=location, extension=extension, phone_number=phone_number)
     return person
+
+
+@transaction.atomic
+def change_calling_person_licenses(actor: Actor, person: Person, *, add=(), remove=()) -> Person:
+    """Add and remove a person's services the Webex way: taking away the last calling licence also ends their
+    calling (number and extension released; refused while they still have phones). Portal, API and CSV all
+    change services through here; `users.actions.set_person_licenses` is its calling-unaware building block."""
+    after = (set(person.licenses.all()) | set(add)) - set(remove)
+    if getattr(person, "line", None) is not None and not any(lic.kind in CALLING_PERSON_KINDS for lic in after):
+        remove_calling(actor, person)
+        person.refresh_from_db()
+    return set_person_licenses(actor, person, add=list(add), remove=list(remove))

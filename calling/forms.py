@@ -9,6 +9,7 @@ from users.forms import PersonForm, location_choices, person_licenses
 from users.models import License
 
 from .models import Number, NumberState
+from .validators import normalize_number
 
 FREE_NUMBER_LIMIT = 300
 
@@ -97,6 +98,18 @@ class NumberRangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = Location.objects.restrict(account, "change").filter(
             organization=organization)
+
+    def clean(self):
+        """Read both ends with the location's country so a bad one is named next to its own field."""
+        data = super().clean()
+        location = data.get("location")
+        for name in ("start", "end"):
+            if location is not None and data.get(name):
+                try:
+                    data[name] = normalize_number(data[name], location.country)
+                except ValidationError as exc:
+                    self.add_error(name, exc.messages)
+        return data
 
 
 class NumberFilterSet(django_filters.FilterSet):

@@ -89,7 +89,8 @@ class Line(OrgOwned):
         ]
 
     def __str__(self) -> str:
-        return self.sip_address
+        # What an admin recognises (owner and extension/number); the SIP address is opaque by design.
+        return f"{self.owner} · {self.extension or self.number}"
 
     @property
     def owner(self):

@@ -8,28 +8,45 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from controlhub.models import Location
-from controlhub.portal.shortcuts import actor, attach_errors, may, may_change, paginate, portal_view, \
-    require_change, scoped, visible_or_404
+from controlhub.portal.shortcuts import (
+    actor,
+    attach_errors,
+    may,
+    paginate,
+    portal_view,
+    require_change,
+    scoped,
+    tidy_filter_form,
+    visible_or_404,
+)
 from controlhub.roles import CHANGE, Area
 from users.models import Person, Workspace
 
-from .actions import add_number_range, assign_calling, create_calling_person, remove_calling, remove_numbers, \
-    set_main_number, set_numbers_state
-from .forms import CallingForm, NumberBulkForm, NumberFilterSet, NumberRangeForm, PersonCreateForm, \
-    free_number_choices
-from .models import Number, NumberState
+from .actions import (
+    add_number_range,
+    assign_calling,
+    create_calling_person,
+    remove_calling,
+    remove_numbers,
+    set_main_number,
+    set_numbers_state,
+)
+from .forms import CallingForm, NumberBulkForm, NumberFilterSet, NumberRangeForm, PersonCreateForm, free_number_choices
+from .models import Line, Number, NumberState
 
 # --------------------------------------------------------------------------------------------- numbers
 
 
+@require_safe
 @portal_view(Area.NUMBERS)
 def number_list(request):
     numbers = scoped(request, Number).select_related("location", "line__person", "line__workspace")
     filterset = NumberFilterSet(request.GET or None, queryset=numbers, organization=request.organization,
                                 account=request.user)
+    tidy_filter_form(filterset.form)
     page = paginate(request, filterset.qs.order_by("e164"), size=100)
     return render(request, "calling/number_list.html", {
         "filter": filterset, "page": page,
@@ -61,18 +78,20 @@ def number_add(request):
 @portal_view(Area.NUMBERS)
 def number_bulk(request):
     """Activate, deactivate, remove (after confirmation) or make main the selected numbers."""
+    if not may(request.user, Area.NUMBERS, CHANGE):
+        raise PermissionDenied
     form = NumberBulkForm(request.POST, queryset=scoped(request, Number).select_related("location", "line"))
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(request.POST.get("next") or reverse("calling:number_list"))
+        return redirect(_safe_next(request))
     numbers = list(form.cleaned_data["numbers"])
     action = form.cleaned_data["action"]
     changeable = scoped(request, Number, CHANGE).filter(pk__in=[n.pk for n in numbers]).count()
     if changeable != len(numbers):
         raise PermissionDenied
+    next_url = _safe_next(request)
     if action == "remove" and request.POST.get("confirm") != "yes":
-        return render(request, "calling/number_remove_confirm.html", {"numbers": numbers,
-                                                                     "next": request.POST.get("next", "")})
+        return render(request, "calling/number_remove_confirm.html", {"numbers": numbers, "next": next_url})
     by_location: dict[Location, list[str]] = defaultdict(list)
     for number in numbers:
         by_location[number.location].append(number.e164)
@@ -90,18 +109,25 @@ def number_bulk(request):
         messages.error(request, " ".join(exc.messages))
         if action == "remove":
             return render(request, "calling/number_remove_confirm.html", {
-                "numbers": numbers, "next": request.POST.get("next", ""), "error": " ".join(exc.messages)})
+                "numbers": numbers, "next": next_url, "error": " ".join(exc.messages)})
     else:
         done = {"activate": _("%(count)s numbers were activated."),
                 "deactivate": _("%(count)s numbers were deactivated."),
                 "remove": _("%(count)s numbers were removed."),
                 "main": _("The main number was set.")}[action]
         messages.success(request, done % {"count": len(numbers)})
+    return redirect(next_url)
+
+
+def _safe_next(request) -> str:
+    """Where to go back to after a bulk action: a path of this site only, never another host."""
     target = request.POST.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else
-                    reverse("calling:number_list"))
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return reverse("calling:number_list")
 
 
+@require_safe
 @portal_view(Area.NUMBERS)
 def free_numbers(request):
     """htmx: the <option>s of the number select for the location just chosen."""
@@ -130,7 +156,7 @@ def person_add(request):
                                            extension=data["extension"] or None,
                                            phone_number=data["phone_number"] or None, **form.person_data())
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, model=Person)
         else:
             messages.success(request, _("%(name)s was added.") % {"name": person})
             return redirect("users:person_detail", pk=person.pk)
@@ -151,7 +177,7 @@ def _calling(request, owner, detail_url: str, template_context: dict):
             assign_calling(actor(request), owner, location=data["location"], extension=data["extension"] or None,
                            phone_number=data["phone_number"] or None)
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, model=Line)
         else:
             messages.success(request, _("Calling of %(name)s was saved.") % {"name": owner})
             return redirect(detail_url)
@@ -210,5 +236,3 @@ def workspace_calling(request, pk):
 def workspace_calling_remove(request, pk):
     return _remove_calling(request, _workspace(request, pk), reverse("users:workspace_detail", kwargs={"pk": pk}))
 
-
-__all__ = ["may_change"]

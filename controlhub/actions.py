@@ -108,6 +108,7 @@ def create_location(actor: Actor, organization: Organization, **data) -> Locatio
     _normalise_location(location)
     clean_or_raise(location)
     location.save()
+    actor.require(Location, "create", location)  # in an organisation the actor administers; else rolled back
     record_change(actor, AuditAction.CREATE, location, None)
     return location
 

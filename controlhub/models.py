@@ -6,6 +6,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -198,7 +199,8 @@ def validate_time_zone(value: str) -> None:
     from django.core.exceptions import ValidationError
 
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(_("“%(value)s” is not a time zone name such as Europe/Stockholm."), params={"value": value})
+        raise ValidationError(_("“%(value)s” is not a time zone name such as Europe/Stockholm."),
+                              params={"value": value})
 
 
 LANGUAGE_CHOICES = [
@@ -210,7 +212,8 @@ LANGUAGE_CHOICES = [
     ("es_es", "Español"),
 ]
 
-routing_prefix_validator = RegexValidator(r"^[1-9][0-9]{0,6}$", _("A routing prefix is 1 to 7 digits, not starting with 0."))
+routing_prefix_validator = RegexValidator(r"^[1-9][0-9]{0,6}$",
+                                          _("A routing prefix is 1 to 7 digits, not starting with 0."))
 outside_dial_digit_validator = RegexValidator(r"^[0-9]$", _("The outside dial digit is a single digit 0–9."))
 
 
@@ -324,6 +327,29 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.object_type} {self.object_repr}"
 
     @property
+    def object_model(self) -> type[models.Model] | None:
+        from django.apps import apps
+
+        for model in apps.get_models():
+            if model._meta.model_name == self.object_type:
+                return model
+        return None
+
+    @property
+    def object_type_label(self) -> str:
+        model = self.object_model
+        return str(model._meta.verbose_name) if model else self.object_type
+
+    @property
     def changed_fields(self) -> list[tuple[str, object, object]]:
+        """(field label, before, after) for each recorded field, labelled as the portal's forms label them."""
         before, after = self.before or {}, self.after or {}
-        return [(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after))]
+        model = self.object_model
+
+        def label(name: str) -> str:
+            try:
+                return str(model._meta.get_field(name).verbose_name) if model else name
+            except FieldDoesNotExist:  # a field since renamed, or a synthetic key such as a device's "members"
+                return name.replace("_", " ")
+
+        return [(label(k), before.get(k), after.get(k)) for k in sorted(set(before) | set(after))]

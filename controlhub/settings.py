@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "controlhub.portal.middleware.OrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -122,7 +123,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise scans it at start-up; empty until collectstatic
 # Serve straight from the apps' static folders unless collectstatic was run (production can turn this off).
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
 
@@ -174,3 +176,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Call engine (calling/engine): "kamailio" pushes lines, credentials, dial plans and gateways to Kamailio
+# (deploy/kamailio.sh runs it); "none" = not configured, pushes report "not configured".
+CALL_ENGINE = os.environ.get("CALL_ENGINE", "none")
+ENGINE_DATABASE_URL = os.environ.get("ENGINE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/controlhub_engine")
+ENGINE_RPC_URL = os.environ.get("ENGINE_RPC_URL", "http://127.0.0.1:5071/RPC")
+ENGINE_SIP_ADDRESS = os.environ.get("ENGINE_SIP_ADDRESS", "127.0.0.1:5060")
+# At most one dial plan/gateway reload per this many seconds (Kamailio itself refuses reloads within 1 s).
+ENGINE_RELOAD_INTERVAL = float(os.environ.get("ENGINE_RELOAD_INTERVAL", "2"))
+ENGINE_TIMEOUT = float(os.environ.get("ENGINE_TIMEOUT", "5"))   # connect and JSON-RPC timeout, seconds

@@ -90,6 +90,7 @@ def create_device(actor: Actor, organization: Organization, *, mac: str, model: 
     device = Device(organization=organization, mac=mac, model=supported, location=line.location,
                     **{"person" if isinstance(owner, Person) else "workspace": owner})
     device.save()
+    actor.require(Device, "create", device)  # its location (the owner's line's) must be in the actor's scope
     DeviceLine.objects.create(device=device, line=line, port=1, line_type=LineType.PRIMARY)
     record_change(actor, AuditAction.CREATE, device, None)
     return device
@@ -121,6 +122,13 @@ def set_device_members(actor: Actor, device: Device, members: list[Member]) -> l
     errors: list[str] = []
     ports = [m.port for m in members]
     max_ports = device.model.line_ports
+    existing = {a.line_id: a for a in device.lines.all()}
+    # Adding a line hands out credentials that register as it: only lines the actor can see (a location admin's
+    # own locations). Appearances already on the device may stay.
+    visible = set(existing)
+    if actor.account is not None:
+        visible |= set(Line.objects.restrict(actor.account).filter(pk__in=[m.line.pk for m in members])
+                       .values_list("pk", flat=True))
     if len(members) > max_ports:
         errors.append(_("A %(model)s has %(n)s line ports; %(count)s lines were given.")
                       % {"model": device.model.display_name, "n": max_ports, "count": len(members)})
@@ -130,6 +138,8 @@ def set_device_members(actor: Actor, device: Device, members: list[Member]) -> l
                           % {"port": m.port, "model": device.model.display_name, "n": max_ports})
         if m.line.organization_id != device.organization_id:
             errors.append(_("A line of another organization cannot be added."))
+        elif actor.account is not None and m.line.pk not in visible:
+            errors.append(_("%(line)s is outside the locations you administer.") % {"line": m.line.owner})
         if m.line_type not in LineType.values:
             errors.append(_("Line type must be PRIMARY or SHARED_CALL_APPEARANCE."))
     if len(set(ports)) != len(ports):
@@ -141,8 +151,7 @@ def set_device_members(actor: Actor, device: Device, members: list[Member]) -> l
         errors.append(_("The owner's own line (%(owner)s) must stay on the device.") % {"owner": device.owner})
     if errors:
         raise ValidationError({"members": errors})
-    before = {"members": [f"{a.port}:{a.line_id}" for a in device.lines.all()]}
-    existing = {a.line_id: a for a in device.lines.all()}
+    before = {"members": [f"{a.port}:{a.line_id}" for a in existing.values()]}
     keep = {m.line.pk for m in members}
     device.lines.exclude(line_id__in=keep).delete()
     # Two passes so swapping ports between kept appearances never trips the (device, port) unique constraint.

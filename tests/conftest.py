@@ -15,6 +15,27 @@ _seq = itertools.count(1)
 SYSTEM = Actor.system()
 
 
+@pytest.fixture(autouse=True)
+def mpp_catalogue(request):
+    """Transactional tests (live server, Celery worker) flush every table afterwards, data-migration rows
+    included: put the MPP catalogue back for the tests that come after."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server"))
+    if transactional:
+        import importlib
+
+        from devices.models import SupportedDevice
+
+        request.getfixturevalue("transactional_db")
+        if not SupportedDevice.objects.exists():
+            migration = importlib.import_module("devices.migrations.0002_supported_mpp_models")
+            for code, (family, ports, keys, kems, touch) in migration.MPP_MODELS.items():
+                SupportedDevice.objects.create(model=f"DMS Cisco {code}", display_name=f"Cisco {code}",
+                                               product_code=code, family=family, line_ports=ports,
+                                               line_key_buttons=keys, kem_module_count=kems, touch_screen=touch)
+
+
 @pytest.fixture
 def system_actor() -> Actor:
     return SYSTEM

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from controlhub.actions import Actor, apply_fields, clean_or_raise, record_change, same_org
 from controlhub.models import AuditAction, Location, Organization
 
-from .models import CALLING_PERSON_KINDS, License, Person, Workspace
+from .models import CALLING_PERSON_KINDS, License, LicenseKind, Person, Workspace
 
 PERSON_FIELDS = ("email", "first_name", "last_name", "display_name", "title", "department", "location", "status")
 WORKSPACE_FIELDS = ("display_name", "location", "capacity", "type")
@@ -26,6 +26,15 @@ def _check_email_free(person: Person) -> None:
     if Person.objects.filter(email__iexact=person.email).exclude(pk=person.pk).exists():
         raise ValidationError({"email": _("A user with the email %(email)s already exists.")
                                         % {"email": person.email}})
+
+
+def check_license_set(licenses) -> None:
+    """Services that cannot be combined on one person."""
+    if sum(lic.kind in CALLING_PERSON_KINDS for lic in licenses) > 1:
+        raise ValidationError({"licenses": _("A user has at most one Webex Calling licence (Professional or "
+                                             "Basic).")})
+    if any(lic.kind == LicenseKind.CALLING_WORKSPACES for lic in licenses):
+        raise ValidationError({"licenses": _("Webex Calling - Workspaces is for workspaces, not for users.")})
 
 
 def check_license_units(licenses: list[License], adding: int = 1) -> None:
@@ -53,10 +62,11 @@ def create_person(actor: Actor, organization: Organization, *, licenses: list[Li
     clean_or_raise(person)
     _check_email_free(person)
     if person.location is not None:
-        actor.require(Location, "view", person.location)
-        _require_location_scope(actor, person.location)
+        require_location_scope(actor, person.location)
+    check_license_set(licenses)
     check_license_units(list(licenses))
     person.save()
+    actor.require(Person, "create", person)  # inside the actor's scope (organisation, locations); else rolled back
     person.licenses.set(licenses)
     record_change(actor, AuditAction.CREATE, person, None)
     if send_welcome:
@@ -66,11 +76,15 @@ def create_person(actor: Actor, organization: Organization, *, licenses: list[Li
     return person
 
 
-def _require_location_scope(actor: Actor, location: Location) -> None:
-    """A location admin may only place people and workspaces in their own locations."""
+def require_location_scope(actor: Actor, location: Location) -> None:
+    """A location admin may only place people, workspaces and lines in their own locations.
+
+    Checked against the locations the actor can *see*: an organisation-wide admin who may not edit locations (user
+    and device admin) still places people in any of them.
+    """
     if actor.account is None:
         return
-    if not Location.objects.restrict(actor.account, "change").filter(pk=location.pk).exists():
+    if not Location.objects.restrict(actor.account, "view").filter(pk=location.pk).exists():
         raise ValidationError({"location": _("You can only use locations you administer.")})
 
 
@@ -89,8 +103,9 @@ def update_person(actor: Actor, person: Person, **data) -> Person:
             raise ValidationError({"location": _("A calling user's location cannot be changed; remove calling "
                                                  "first or keep the location.")})
         if person.location is not None:
-            _require_location_scope(actor, person.location)
+            require_location_scope(actor, person.location)
     person.save()
+    actor.require(Person, "change", person)  # still in the actor's scope (a location admin clearing the location)
     record_change(actor, AuditAction.UPDATE, person, before)
     return person
 
@@ -108,9 +123,7 @@ def set_person_licenses(actor: Actor, person: Person, *, add: list[License] = ()
     if hasattr(person, "line") and not has_calling:
         raise ValidationError({"licenses": _("%(name)s has calling (number or extension); remove calling before "
                                              "removing the calling licence.") % {"name": person}})
-    if sum(lic.kind in CALLING_PERSON_KINDS for lic in new) > 1:
-        raise ValidationError({"licenses": _("A user has at most one Webex Calling licence (Professional or "
-                                             "Basic).")})
+    check_license_set(new)
     check_license_units([lic for lic in new if lic not in current])
     person.licenses.set(new)
     record_change(actor, AuditAction.UPDATE, person, before)
@@ -135,8 +148,9 @@ def create_workspace(actor: Actor, organization: Organization, **data) -> Worksp
     same_org(organization, "location", workspace.location)
     workspace.display_name = (workspace.display_name or "").strip()
     clean_or_raise(workspace)
-    _require_location_scope(actor, workspace.location)
+    require_location_scope(actor, workspace.location)
     workspace.save()
+    actor.require(Workspace, "create", workspace)
     record_change(actor, AuditAction.CREATE, workspace, None)
     return workspace
 
@@ -153,7 +167,7 @@ def update_workspace(actor: Actor, workspace: Workspace, **data) -> Workspace:
     if workspace.location_id != location_before:
         if hasattr(workspace, "line"):
             raise ValidationError({"location": _("A workspace with calling cannot move to another location.")})
-        _require_location_scope(actor, workspace.location)
+        require_location_scope(actor, workspace.location)
     workspace.save()
     record_change(actor, AuditAction.UPDATE, workspace, before)
     return workspace

@@ -7,13 +7,30 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_safe
 
-from controlhub.portal.shortcuts import actor, attach_errors, may, may_change, paginate, portal_view, \
-    require_change, scoped, visible_or_404
+from calling.actions import change_calling_person_licenses
+from controlhub.portal.shortcuts import (
+    actor,
+    attach_errors,
+    may,
+    may_change,
+    paginate,
+    portal_view,
+    require_change,
+    scoped,
+    tidy_filter_form,
+    visible_or_404,
+)
 from controlhub.roles import Area
 
-from .actions import create_workspace, delete_person, delete_workspace, set_person_licenses, update_person, \
-    update_workspace
+from .actions import (
+    create_workspace,
+    delete_person,
+    delete_workspace,
+    update_person,
+    update_workspace,
+)
 from .filters import PersonFilterSet
 from .forms import PersonForm, ServicesForm, WorkspaceForm
 from .models import Person, Workspace
@@ -23,6 +40,7 @@ SORTABLE = {"name": gettext_lazy("Name"), "email": gettext_lazy("Email"), "locat
             "extension": gettext_lazy("Extension")}
 
 
+@require_safe
 @portal_view(Area.PEOPLE)
 def person_list(request):
     """The Users table: one filterset (shared with /v1/people), LIMIT/OFFSET pages, no COUNT(*), a constant
@@ -32,6 +50,7 @@ def person_list(request):
               .prefetch_related("licenses"))
     filterset = PersonFilterSet(request.GET or None, queryset=people, organization=request.organization,
                                 account=request.user)
+    tidy_filter_form(filterset.form, hide=("email", "display_name"))
     page = paginate(request, filterset.qs, size=PAGE_SIZE)
     sort = request.GET.get("sort") or "name"
     columns = []
@@ -53,6 +72,7 @@ def _person_or_404(request, pk):
                                                                          "line__location"), pk=pk)
 
 
+@require_safe
 @portal_view(Area.PEOPLE)
 def person_detail(request, pk):
     person = _person_or_404(request, pk)
@@ -76,7 +96,7 @@ def person_edit(request, pk):
         try:
             update_person(actor(request), person, **form.person_data())
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, model=Person)
             person.refresh_from_db()
         else:
             messages.success(request, _("%(name)s was saved.") % {"name": person})
@@ -94,7 +114,9 @@ def person_services(request, pk):
     if request.method == "POST" and form.is_valid():
         chosen = set(form.cleaned_data["licenses"])
         try:
-            set_person_licenses(actor(request), person, add=list(chosen - current), remove=list(current - chosen))
+            # The same rule as /v1 and CSV: dropping the calling licence ends calling (refused while phones remain).
+            change_calling_person_licenses(actor(request), person, add=list(chosen - current),
+                                           remove=list(current - chosen))
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
@@ -125,6 +147,7 @@ def person_delete(request, pk):
 # --------------------------------------------------------------------------------------------- workspaces
 
 
+@require_safe
 @portal_view(Area.WORKSPACES)
 def workspace_list(request):
     workspaces = scoped(request, Workspace).select_related("location", "line__number")
@@ -148,13 +171,14 @@ def workspace_add(request):
         try:
             workspace = create_workspace(actor(request), request.organization, **form.workspace_data())
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, model=Workspace)
         else:
             messages.success(request, _("Workspace %(name)s was added.") % {"name": workspace})
             return redirect("users:workspace_detail", pk=workspace.pk)
     return render(request, "users/workspace_form.html", {"form": form})
 
 
+@require_safe
 @portal_view(Area.WORKSPACES)
 def workspace_detail(request, pk):
     workspace = _workspace_or_404(request, pk)
@@ -179,7 +203,7 @@ def workspace_edit(request, pk):
         try:
             update_workspace(actor(request), workspace, **form.workspace_data())
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, model=Workspace)
             workspace.refresh_from_db()
         else:
             messages.success(request, _("Workspace %(name)s was saved.") % {"name": workspace})

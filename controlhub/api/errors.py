@@ -19,13 +19,17 @@ def flatten_messages(detail, prefix: str = "") -> list[str]:
     if isinstance(detail, dict):
         out = []
         for key, value in detail.items():
-            name = "" if key in ("__all__", "non_field_errors") else key
+            if isinstance(key, int):  # a list item: emails[0]
+                out += flatten_messages(value, f"{prefix}[{key}]")
+                continue
+            name = "" if key in ("__all__", "non_field_errors") else str(key)
             out += flatten_messages(value, f"{prefix}{name}" if not prefix or not name else f"{prefix}.{name}")
         return out
     if isinstance(detail, list | tuple):
         out = []
-        for item in detail:
-            out += flatten_messages(item, prefix)
+        for i, item in enumerate(detail):
+            # a list of objects (many=True): name the item, e.g. members[1].port
+            out += flatten_messages(item, f"{prefix}[{i}]" if isinstance(item, dict) and prefix else prefix)
         return out
     return [f"{prefix}: {detail}" if prefix else str(detail)]
 

@@ -40,8 +40,20 @@ def license_tail(value: str) -> tuple[uuid.UUID, str, uuid.UUID] | None:
     if not tail or ":" not in tail or "_" not in tail:
         return None
     org, rest = tail.split(":", 1)
-    kind, lic = rest.split("_", 1)
+    kind, _, lic = rest.partition("_")
     try:
         return uuid.UUID(org), kind, uuid.UUID(lic)
     except ValueError:
         return None
+
+
+def webex_kind_and_tail(value: str) -> tuple[str, str] | None:
+    """(TYPE, tail) of a Webex-style ID, e.g. ("PEOPLE", "<uuid>"); None for anything else."""
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    parts = decoded.split("/")
+    if not decoded.startswith("ciscospark://") or len(parts) < 5:
+        return None
+    return parts[-2], parts[-1]

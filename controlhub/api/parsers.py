@@ -16,3 +16,5 @@ class AnyJSONParser(BaseParser):
             return json.loads(raw.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"The request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ParseError("The request body nests too deeply.") from None

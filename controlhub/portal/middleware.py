@@ -5,6 +5,7 @@ is re-checked against `Organization.objects.restrict(account)` on every request,
 session value never widens what the account sees. Resolution is lazy: requests that never look at it (the /v1
 API, static files) pay no query.
 """
+from django.core.exceptions import ValidationError
 from django.utils.functional import SimpleLazyObject
 
 from controlhub.models import Organization
@@ -26,7 +27,7 @@ def resolve_organization(request) -> Organization | None:
         if chosen:
             try:
                 org = visible.filter(pk=chosen).first()
-            except (ValueError, TypeError):  # a malformed session value is ignored, never a 500
+            except (ValueError, TypeError, ValidationError):  # a malformed session value is ignored, never a 500
                 org = None
             if org is None:
                 request.session.pop(SESSION_KEY, None)

@@ -9,7 +9,8 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db.models import UniqueConstraint
 from django.shortcuts import get_object_or_404, render
 
 from controlhub.actions import Actor
@@ -88,18 +89,38 @@ def require_change(request, obj=None, model=None, action: str = "change") -> Non
         raise PermissionDenied
 
 
-def attach_errors(form, exc: ValidationError, field_names: dict[str, str] | None = None) -> None:
-    """Put a domain action's ValidationError on the form: next to the field it names, else at the top."""
+def attach_errors(form, exc: ValidationError, field_names: dict[str, str] | None = None, model=None) -> None:
+    """Put a domain action's ValidationError on the form: next to the field it names, else at the top.
+
+    Unique-constraint violations arrive without a field; with `model`, each is placed next to the field its
+    constraint covers (a duplicate location name shows under Name).
+    """
     names = {**API_FIELD_NAMES, **(field_names or {})}
+    by_message = constraint_fields(model) if model is not None else {}
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)
         return
     for key, errors in exc.message_dict.items():
-        field = names.get(key, key)
-        if field in form.fields:
-            form.add_error(field, errors)
-        else:
-            form.add_error(None, errors)
+        for error in errors:
+            field = names.get(key, key)
+            if field == NON_FIELD_ERRORS:
+                field = by_message.get(error, field)
+            form.add_error(field if field in form.fields else None, error)
+
+
+def constraint_fields(model) -> dict[str, str]:
+    """{violation message: field} for the model's unique constraints over one field (besides the organisation)."""
+    result = {}
+    for constraint in model._meta.constraints:
+        if not isinstance(constraint, UniqueConstraint):
+            continue
+        fields = [f for f in constraint.fields if f != "organization"]
+        for expression in constraint.expressions:
+            fields += [getattr(e, "name", None) for e in getattr(expression, "source_expressions", [])]
+        fields = [f for f in fields if f]
+        if len(fields) == 1:
+            result[str(constraint.violation_error_message)] = fields[0]
+    return result
 
 
 @dataclass
@@ -152,3 +173,22 @@ def paginate(request, queryset, size: int = 50, max_page: int = 100_000) -> Page
 def querystring_without(request, *names) -> str:
     params = {k: v for k, v in request.GET.items() if k not in names and v != ""}
     return urlencode(params)
+
+
+def tidy_filter_form(form, hide: tuple[str, ...] = ()):
+    """Make a filterset's form read well in a filter bar: "All" instead of dashes, "Any/Yes/No" for booleans,
+    and without the filters only the API needs."""
+    from django import forms
+    from django.utils.translation import gettext_lazy
+
+    for name in hide:
+        form.fields.pop(name, None)
+    for field in form.fields.values():
+        if isinstance(field, forms.NullBooleanField):
+            field.widget.choices = [("unknown", gettext_lazy("Any")), ("true", gettext_lazy("Yes")),
+                                    ("false", gettext_lazy("No"))]
+        elif isinstance(field, forms.ModelChoiceField):
+            field.empty_label = gettext_lazy("All")
+        elif isinstance(field, forms.ChoiceField) and field.choices and list(field.choices)[0][0] == "":
+            field.choices = [("", gettext_lazy("All"))] + list(field.choices)[1:]
+    return form

@@ -1,2 +1,60 @@
+"""The admin portal's URL map (mounted at /). Each app's pages keep their app's namespace."""
+from django.urls import include, path
 
-urlpatterns: list = []
+from calling import views as calling
+from devices import views as devices
+from users import views as users
+
+from . import views
+
+portal_patterns = [
+    path("", views.overview, name="overview"),
+    path("organization/switch/", views.switch_organization, name="switch_organization"),
+    path("locations/", views.location_list, name="location_list"),
+    path("locations/add/", views.location_add, name="location_add"),
+    path("locations/<uuid:pk>/", views.location_detail, name="location_detail"),
+    path("locations/<uuid:pk>/edit/", views.location_edit, name="location_edit"),
+    path("locations/<uuid:pk>/delete/", views.location_delete, name="location_delete"),
+    path("audit/", views.audit_log, name="audit_log"),
+]
+
+users_patterns = [
+    path("users/", users.person_list, name="person_list"),
+    path("users/add/", calling.person_add, name="person_add"),
+    path("users/<uuid:pk>/", users.person_detail, name="person_detail"),
+    path("users/<uuid:pk>/edit/", users.person_edit, name="person_edit"),
+    path("users/<uuid:pk>/services/", users.person_services, name="person_services"),
+    path("users/<uuid:pk>/delete/", users.person_delete, name="person_delete"),
+    path("workspaces/", users.workspace_list, name="workspace_list"),
+    path("workspaces/add/", users.workspace_add, name="workspace_add"),
+    path("workspaces/<uuid:pk>/", users.workspace_detail, name="workspace_detail"),
+    path("workspaces/<uuid:pk>/edit/", users.workspace_edit, name="workspace_edit"),
+    path("workspaces/<uuid:pk>/delete/", users.workspace_delete, name="workspace_delete"),
+]
+
+calling_patterns = [
+    path("numbers/", calling.number_list, name="number_list"),
+    path("numbers/add/", calling.number_add, name="number_add"),
+    path("numbers/bulk/", calling.number_bulk, name="number_bulk"),
+    path("numbers/free/", calling.free_numbers, name="free_numbers"),
+    path("users/<uuid:pk>/calling/", calling.person_calling, name="person_calling"),
+    path("users/<uuid:pk>/calling/remove/", calling.person_calling_remove, name="person_calling_remove"),
+    path("workspaces/<uuid:pk>/calling/", calling.workspace_calling, name="workspace_calling"),
+    path("workspaces/<uuid:pk>/calling/remove/", calling.workspace_calling_remove, name="workspace_calling_remove"),
+]
+
+devices_patterns = [
+    path("devices/", devices.device_list, name="device_list"),
+    path("devices/add/", devices.device_add, name="device_add"),
+    path("devices/owners/", devices.owner_suggestions, name="owner_suggestions"),
+    path("devices/<uuid:pk>/", devices.device_detail, name="device_detail"),
+    path("devices/<uuid:pk>/lines/", devices.device_lines, name="device_lines"),
+    path("devices/<uuid:pk>/delete/", devices.device_delete, name="device_delete"),
+]
+
+urlpatterns = [
+    path("", include((portal_patterns, "portal"))),
+    path("", include((users_patterns, "users"))),
+    path("", include((calling_patterns, "calling"))),
+    path("", include((devices_patterns, "devices"))),
+]

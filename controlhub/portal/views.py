@@ -6,7 +6,7 @@ from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from calling.models import Line, Number, NumberState
 from controlhub.actions import LOCATION_FIELDS, create_location, delete_location, update_location
@@ -17,10 +17,21 @@ from users.models import License, LicenseKind, Person, Workspace
 
 from .forms import AuditEventFilterSet, LocationForm
 from .middleware import SESSION_KEY
-from .shortcuts import actor, attach_errors, may, may_change, paginate, portal_view, require_change, scoped, \
-    visible_or_404
+from .shortcuts import (
+    actor,
+    attach_errors,
+    may,
+    may_change,
+    paginate,
+    portal_view,
+    require_change,
+    scoped,
+    tidy_filter_form,
+    visible_or_404,
+)
 
 
+@require_safe
 @portal_view()
 def overview(request):
     org = request.organization
@@ -80,6 +91,7 @@ def _uuid_or_none(value):
 # --------------------------------------------------------------------------------------------- locations
 
 
+@require_safe
 @portal_view(Area.LOCATIONS)
 def location_list(request):
     locations = scoped(request, Location).annotate(
@@ -102,13 +114,14 @@ def location_add(request):
         try:
             location = create_location(actor(request), request.organization, **form.action_data())
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, model=Location)
         else:
             messages.success(request, _("Location %(name)s was added.") % {"name": location.name})
             return redirect("portal:location_detail", pk=location.pk)
     return render(request, "portal/location_form.html", {"form": form})
 
 
+@require_safe
 @portal_view(Area.LOCATIONS)
 def location_detail(request, pk):
     location = visible_or_404(request, Location, pk=pk)
@@ -137,7 +150,7 @@ def location_edit(request, pk):
         try:
             update_location(actor(request), location, **form.action_data())
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, model=Location)
             location.refresh_from_db()
         else:
             messages.success(request, _("Location %(name)s was saved.") % {"name": location.name})
@@ -173,9 +186,11 @@ def location_detail_url(location) -> str:
 # --------------------------------------------------------------------------------------------- audit log
 
 
+@require_safe
 @portal_view(Area.AUDIT)
 def audit_log(request):
     events = scoped(request, AuditEvent)
     filterset = AuditEventFilterSet(request.GET or None, queryset=events)
+    tidy_filter_form(filterset.form)
     page = paginate(request, filterset.qs, size=50)
     return render(request, "portal/audit_log.html", {"filter": filterset, "page": page})

@@ -16,7 +16,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from django.conf import settings
@@ -210,7 +210,7 @@ _POSIX_TZ = re.compile(rf"^{_NAME}(?P<std>{_OFFSET})(?:{_NAME}(?P<dst>{_OFFSET})
 _POSIX_DATE = re.compile(rf"^M(?P<month>\d{{1,2}})\.(?P<week>[1-5])\.(?P<weekday>[0-6])(?:/(?P<time>{_OFFSET}))?$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def cisco_time_zone(zone: str) -> CiscoTimeZone:
     """`Time_Zone` and DST rule for an IANA zone name (see the module docstring for how and the fallback)."""
     footer = _posix_rule(zone)

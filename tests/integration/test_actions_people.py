@@ -49,3 +49,13 @@ def test_bad_extensions_are_refused(org, extension):
                               email="d@example.com")
     assert "extension" in exc.value.message_dict
     assert not Person.objects.filter(email="d@example.com").exists()
+
+
+@pytest.mark.parametrize("kinds", [("CALLPRO", "CALLBASIC"), ("CALLWS",)])
+def test_impossible_licence_combinations_are_refused_on_create(org, kinds):
+    from users.actions import create_person
+
+    with pytest.raises(ValidationError) as exc:
+        create_person(SYSTEM, org, email="two@example.com", licenses=[licence(org, k) for k in kinds])
+    assert "licenses" in exc.value.message_dict
+    assert not Person.objects.filter(email="two@example.com").exists()

@@ -3,8 +3,7 @@ import pytest
 from lxml import etree
 
 from devices.models import SupportedDevice
-from devices.provisioning import render_bootstrap, renderer_for
-from devices.provisioning import mpp
+from devices.provisioning import mpp, render_bootstrap, renderer_for
 from devices.provisioning.mpp import CiscoTimeZone, cisco_time_zone
 
 
