@@ -113,6 +113,11 @@ def main() -> None:
                                                            HTTP_AUTHORIZATION=f"Bearer {token.key}"),
             f"Users page {USERS_PAGE}": measure(portal, USERS_PAGE),
             "Users page search q=Last7": measure(portal, USERS_PAGE + "?q=Last7"),
+            # worst case for search: nothing matches, so every row of the organisation is examined
+            "Users page search q=nobody-matches": measure(portal, USERS_PAGE + "?q=nobody-matches"),
+            "Users page sort=-email": measure(portal, USERS_PAGE + "?sort=-email"),
+            "/v1/people?email=…": measure(api, f"/v1/people?email=user{size // 2}@bench{size}.test",
+                                         HTTP_AUTHORIZATION=f"Bearer {token.key}"),
         }
     small, large = SIZES[0], SIZES[-1]
     print(f"\n{'endpoint':42} {'size':>7} {'queries':>8} {'median ms':>10}")

@@ -47,8 +47,8 @@ class DeviceAddForm(forms.Form):
         kind, text = data.get("owner_kind"), (data.get("owner") or "").strip()
         if kind and text:
             if kind == OwnerKind.PERSON:
-                self.owner_object = Person.objects.restrict(self.account).filter(
-                    organization=self.organization, email__iexact=text).select_related("line").first()
+                self.owner_object = Person.objects.restrict(self.account).with_email(text).filter(
+                    organization=self.organization).select_related("line").first()
                 if self.owner_object is None:
                     self.add_error("owner", _("No user with the email “%(value)s” in this organization.")
                                    % {"value": text})

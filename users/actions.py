@@ -23,7 +23,7 @@ def _normalise_person(person: Person) -> None:
 
 
 def _check_email_free(person: Person) -> None:
-    if Person.objects.filter(email__iexact=person.email).exclude(pk=person.pk).exists():
+    if Person.objects.with_email(person.email).exclude(pk=person.pk).exists():
         raise ValidationError({"email": _("A user with the email %(email)s already exists.")
                                         % {"email": person.email}})
 

@@ -24,7 +24,7 @@ PERSON_ORDERINGS = {
 
 class PersonFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+    email = django_filters.CharFilter(method="email_is", label=_("Email"))
     display_name = django_filters.CharFilter(field_name="display_name", lookup_expr="istartswith")
     location = django_filters.ModelChoiceFilter(queryset=Location.objects.none(), label=_("Location"))
     service = django_filters.ChoiceFilter(choices=LicenseKind.choices, field_name="licenses__kind",
@@ -46,6 +46,9 @@ class PersonFilterSet(django_filters.FilterSet):
             if account is not None:
                 locations = locations.restrict(account)
             self.filters["location"].queryset = locations
+
+    def email_is(self, queryset, name, value):
+        return queryset.with_email(value)
 
     def search(self, queryset, name, value):
         """Free text over name, email, extension and number: what an admin types into the Users search box."""

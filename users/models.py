@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from controlhub.models import OrgOwned
+from controlhub.models import OrgOwned, RestrictedQuerySet
 from controlhub.roles import Area
 
 
@@ -50,6 +50,13 @@ class License(OrgOwned):
         return self.kind in CALLING_PERSON_KINDS
 
 
+class PersonQuerySet(RestrictedQuerySet):
+    def with_email(self, email: str) -> "PersonQuerySet":
+        """People with this email, any case. Emails are stored lower-cased; matching LOWER(email) lets
+        PostgreSQL use the unique index (`iexact` compiles to UPPER(…) and scans every row)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=(email or "").strip().lower())
+
+
 class PersonStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     INVITE_PENDING = "invite_pending", _("Invite pending")
@@ -74,6 +81,7 @@ class Person(OrgOwned):
     account = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="person")
 
+    objects = PersonQuerySet.as_manager()
     admin_area = Area.PEOPLE
     audit_fields = ("email", "first_name", "last_name", "display_name", "title", "department", "status",
                     "location", "licenses")

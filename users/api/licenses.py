@@ -136,7 +136,7 @@ class AssignLicensesView(WebexAPIView):
         if data.get("personId"):
             person = get_or_404(people, parse_id(data["personId"], "PEOPLE", "personId"), "Person")
         else:
-            person = people.filter(email__iexact=data["email"]).first()
+            person = people.with_email(data["email"]).first()
             if person is None:
                 raise Http404("Person not found")
         requests = data.get("licenses") or []
