@@ -1,4 +1,5 @@
 """Core tenancy: accounts, partners, organisations, locations, admin roles, audit log."""
+import secrets
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -171,6 +172,10 @@ class Partner(TimestampedModel):
         return self.name
 
 
+def new_provisioning_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
 country_code = RegexValidator(r"^[A-Z]{2}$", _("Use a two-letter ISO country code, e.g. SE or US."))
 
 
@@ -181,6 +186,10 @@ class Organization(TimestampedModel):
     display_name = models.CharField(_("name"), max_length=120)
     country = models.CharField(_("country"), max_length=2, default="US", validators=[country_code])
     sip_domain = models.CharField(_("SIP domain"), max_length=200, unique=True)
+    # Phones find their organisation's files under /<provisioning_key>/… (reference/mpp-provisioning.md §4):
+    # long and random so one organisation's key cannot be guessed from another's.
+    provisioning_key = models.CharField(_("provisioning key"), max_length=64, unique=True,
+                                        default=new_provisioning_key, editable=False)
 
     objects = RestrictedQuerySet.as_manager()
     tenant_path = ""
@@ -353,3 +362,59 @@ class AuditEvent(models.Model):
                 return name.replace("_", " ")
 
         return [(label(k), before.get(k), after.get(k)) for k in sorted(set(before) | set(after))]
+
+
+# --------------------------------------------------------------------------------------------- jobs
+
+
+class JobState(models.TextChoices):
+    QUEUED = "QUEUED", _("Queued")
+    VALIDATING = "VALIDATING", _("Validating")
+    READY = "READY", _("Ready to apply")          # validated; waiting for the administrator to confirm
+    RUNNING = "RUNNING", _("Running")
+    CANCELLING = "CANCELLING", _("Cancelling")
+    SUCCEEDED = "SUCCEEDED", _("Completed")
+    FAILED = "FAILED", _("Failed")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+ACTIVE_JOB_STATES = (JobState.QUEUED, JobState.VALIDATING, JobState.READY, JobState.RUNNING, JobState.CANCELLING)
+
+
+class Job(OrgOwned):
+    """A long-running bulk operation (CSV import, bulk phones, …) run by workers, shown on the Tasks page.
+
+    Progress and counts live here, so a closed browser loses nothing: the page reads the job again.
+    """
+
+    kind = models.CharField(_("kind"), max_length=40)
+    state = models.CharField(_("state"), max_length=12, choices=JobState.choices, default=JobState.QUEUED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    source_name = models.CharField(_("file"), max_length=255, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)      # e.g. {"create": 10, "update": 2, "error": 1}
+    preview = models.JSONField(default=dict, blank=True)     # first rows of each outcome, for the preview page
+    message = models.TextField(blank=True)
+    input_file = models.CharField(max_length=255, blank=True)   # path under JOB_FILES_DIR
+    error_file = models.CharField(max_length=255, blank=True)   # error report CSV, path under JOB_FILES_DIR
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    location_path = None
+    admin_area = Area.PEOPLE
+    audit_fields = ("kind", "state", "source_name", "total", "done")
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["organization", "-created"])]
+        constraints = [
+            # One active job per organisation and kind: a second import waits or is refused with a reason.
+            models.UniqueConstraint(fields=["organization", "kind"], condition=Q(state__in=ACTIVE_JOB_STATES),
+                                    name="job_one_active_per_org_and_kind",
+                                    violation_error_message=_("Another job of this kind is still running.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_name or self.pk}"

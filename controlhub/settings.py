@@ -186,3 +186,6 @@ ENGINE_SIP_ADDRESS = os.environ.get("ENGINE_SIP_ADDRESS", "127.0.0.1:5060")
 # At most one dial plan/gateway reload per this many seconds (Kamailio itself refuses reloads within 1 s).
 ENGINE_RELOAD_INTERVAL = float(os.environ.get("ENGINE_RELOAD_INTERVAL", "2"))
 ENGINE_TIMEOUT = float(os.environ.get("ENGINE_TIMEOUT", "5"))   # connect and JSON-RPC timeout, seconds
+
+# Uploaded bulk files and their error reports (Job.input_file / Job.error_file are relative to this folder).
+JOB_FILES_DIR = Path(os.environ.get("JOB_FILES_DIR", BASE_DIR / "var" / "jobs"))

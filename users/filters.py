@@ -28,8 +28,8 @@ class PersonFilterSet(django_filters.FilterSet):
     display_name = django_filters.CharFilter(field_name="display_name", lookup_expr="istartswith")
     location = django_filters.ModelChoiceFilter(queryset=Location.objects.none(), label=_("Location"))
     service = django_filters.ChoiceFilter(choices=LicenseKind.choices, field_name="licenses__kind",
-                                          label=_("Service"), distinct=True)
-    status = django_filters.ChoiceFilter(choices=PersonStatus.choices, label=_("Status"))
+                                          label=_("Service"), distinct=True, empty_label=_("All"))
+    status = django_filters.ChoiceFilter(choices=PersonStatus.choices, label=_("Status"), empty_label=_("All"))
     calling = django_filters.BooleanFilter(field_name="line", lookup_expr="isnull", exclude=True,
                                            label=_("Has calling"))
     sort = django_filters.ChoiceFilter(choices=[(k, k) for k in PERSON_ORDERINGS], method="order",
