@@ -75,7 +75,8 @@ def record_changes(actor: Actor, changes: list[tuple[str, TimestampedModel, dict
     """Bulk twin of `record_change` for batched writes (CSV import): one INSERT per `batch_size` events.
 
     `changes` holds (action, object, before-snapshot) with the object already saved (or about to be deleted).
-    Updates that changed nothing are skipped. Returns the number of events written.
+    Updates that changed nothing are skipped. Returns the number of events written. Callers load what
+    `str(obj)` and `audit_snapshot()` read (select_related/prefetch) so a batch costs constant queries.
     """
     events = []
     for action, obj, before in changes:
@@ -87,7 +88,8 @@ def record_changes(actor: Actor, changes: list[tuple[str, TimestampedModel, dict
             before = {k: before.get(k) for k in changed}
             after = {k: after[k] for k in changed}
         events.append(AuditEvent(
-            organization=obj if isinstance(obj, Organization) else getattr(obj, "organization", None),
+            # ids, not objects: touching obj.organization would cost one query per row of a batch
+            organization_id=obj.pk if isinstance(obj, Organization) else getattr(obj, "organization_id", None),
             actor=actor.account, actor_email=actor.account.email if actor.account else "", source=actor.source,
             action=action, object_type=object_type_of(obj), object_id=str(obj.pk), object_repr=str(obj)[:200],
             before=before, after=after,
