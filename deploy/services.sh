@@ -18,3 +18,6 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
 fi
+# The database `make test` names in DATABASE_URL (pytest makes its own test_* copies; this one serves checks).
+psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'controlhub'" | grep -q 1 \
+  || createdb -h 127.0.0.1 -U postgres controlhub
