@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .models import Account, AuditAction, AuditEvent, AuditSource, Location, Organization, TimestampedModel
+from .sync import bump
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def record_change(actor: Actor, action: str, obj: TimestampedModel, before: dict
         before = {k: before.get(k) for k in changed}
         after = {k: after[k] for k in changed}
     org = obj if isinstance(obj, Organization) else getattr(obj, "organization", None)
+    bump([obj])  # the outbox: same transaction as the change, pushed after commit
     return AuditEvent.objects.create(
         organization=org,
         actor=actor.account,
@@ -95,6 +97,7 @@ def record_changes(actor: Actor, changes: list[tuple[str, TimestampedModel, dict
             before=before, after=after,
         ))
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    bump([obj for _, obj, _ in changes])
     return len(events)
 
 

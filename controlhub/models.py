@@ -418,3 +418,6 @@ class Job(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.source_name or self.pk}"
+
+
+from .sync.models import ObjectSync, SyncStatus, SyncTarget  # noqa: E402, F401  (the push pipeline's models)

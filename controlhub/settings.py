@@ -189,3 +189,37 @@ ENGINE_TIMEOUT = float(os.environ.get("ENGINE_TIMEOUT", "5"))   # connect and JS
 
 # Uploaded bulk files and their error reports (Job.input_file / Job.error_file are relative to this folder).
 JOB_FILES_DIR = Path(os.environ.get("JOB_FILES_DIR", BASE_DIR / "var" / "jobs"))
+
+# Push pipeline (controlhub/sync): beat re-enqueues anything whose pushed version lags its desired version.
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-lagging-pushes": {"task": "controlhub.sync.tasks.reconcile_lagging", "schedule": 30.0},
+}
+SYNC_TASK_QUEUE = os.environ.get("SYNC_TASK_QUEUE") or None   # None: the default queue
+SYNC_MAX_ATTEMPTS = int(os.environ.get("SYNC_MAX_ATTEMPTS", "8"))
+SYNC_BACKOFF_BASE = float(os.environ.get("SYNC_BACKOFF_BASE", "2"))
+SYNC_BACKOFF_MAX = float(os.environ.get("SYNC_BACKOFF_MAX", "300"))
+
+# Per-organisation SAML SSO (users/sso.py, python3-saml). The SP key pair signs our AuthnRequests and logout
+# messages and is published in every organisation's SP metadata; generated with openssl on first use unless set.
+SSO_SP_KEY_FILE = Path(os.environ.get("SSO_SP_KEY_FILE", BASE_DIR / "var" / "sso" / "sp.key"))
+SSO_SP_CERT_FILE = Path(os.environ.get("SSO_SP_CERT_FILE", BASE_DIR / "var" / "sso" / "sp.crt"))
+# Base URL of our SP endpoints (entity ID, ACS) as the IdPs know them; empty: PUBLIC_BASE_URL, else the request's.
+SSO_BASE_URL = os.environ.get("SSO_BASE_URL", "")
+# Seconds an AuthnRequest stays answerable; assertions are remembered (replay) until their NotOnOrAfter + this.
+SSO_REQUEST_MAX_AGE = int(os.environ.get("SSO_REQUEST_MAX_AGE", "600"))
+
+# Phone provisioning server (devices/provisioning/server.py, its own process; DESIGN section 2).
+# PROVISIONING_URL: the base phones use (behind HTTPS in production): hand `<PROVISIONING_URL>/<org key>/` to phones
+# through DHCP option 66/150/160 or their web page. PROVISIONING_PUSH_URL: where workers push files (same server,
+# possibly an internal address). PROVISIONING_PUSH_TOKEN: bearer secret of the push API, shared with the server.
+PROVISIONING_URL = os.environ.get("PROVISIONING_URL", "http://127.0.0.1:8480").rstrip("/")
+PROVISIONING_PUSH_URL = os.environ.get("PROVISIONING_PUSH_URL", PROVISIONING_URL).rstrip("/")
+PROVISIONING_PUSH_TOKEN = os.environ.get("PROVISIONING_PUSH_TOKEN", "embedded-insecure-push-token")
+PROVISIONING_STORE = Path(os.environ.get("PROVISIONING_STORE", BASE_DIR / "var" / "provisioning"))
+PROVISIONING_HTTP_AUTH = env_bool("PROVISIONING_HTTP_AUTH", True)   # per-device HTTP credentials on device files
+PROVISIONING_TIMEOUT = float(os.environ.get("PROVISIONING_TIMEOUT", "5"))  # push connect/read timeout, seconds
+# Registrar written into device files (empty: the organisation's SIP domain) and the outbound proxy (the engine).
+PROVISIONING_SIP_PROXY = os.environ.get("PROVISIONING_SIP_PROXY", "")
+PROVISIONING_OUTBOUND_PROXY = os.environ.get("PROVISIONING_OUTBOUND_PROXY", ENGINE_SIP_ADDRESS)
+# A device that has not fetched its file for this long is shown offline (phones resync hourly; see mpp.py).
+PROVISIONING_OFFLINE_AFTER = int(os.environ.get("PROVISIONING_OFFLINE_AFTER", str(2 * 3600 + 600)))

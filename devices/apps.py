@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class DevicesConfig(AppConfig):
     name = "devices"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import sync
+
+        sync.register()

@@ -150,12 +150,10 @@ def celery_test_queue():
         pass
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, celery_test_queue, tmp_path_factory):
-    """A real `celery worker` process consuming this test process's queue against the test database.
+def start_celery_worker(queue: str, log_dir, extra_env: dict | None = None) -> dict:
+    """Start a real `celery worker` on `queue` against the test database; returns a handle for stop_celery_worker.
 
-    Mail it sends lands as files in `mail_dir` (filebased backend), so tests read what a person would receive.
-    Use with `transactional_db` (tasks are queued on commit).
+    Mail it sends lands as files in handle["mail_dir"] (filebased backend). Use with `transactional_db`.
     """
     import os
     import subprocess
@@ -171,7 +169,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, celery_test_queue,
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         pytest.skip("the Celery worker tests need PostgreSQL (make test sets DATABASE_URL)")
-    mail_dir = tmp_path_factory.mktemp("mail")
+    mail_dir = Path(log_dir) / "mail"
+    mail_dir.mkdir(parents=True, exist_ok=True)
     name = f"testworker-{uuid.uuid4().hex[:8]}@localhost"
     env = dict(os.environ)
     env.update(
@@ -179,10 +178,11 @@ def celery_worker_process(django_db_setup, django_db_blocker, celery_test_queue,
         CELERY_TASK_ALWAYS_EAGER="false",
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(mail_dir),
+        **(extra_env or {}),
     )
-    log = open(mail_dir.parent / f"{name}.log", "w")
+    log = open(Path(log_dir) / f"{name}.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "controlhub", "worker", "-P", "solo", "-Q", celery_test_queue,
+        [sys.executable, "-m", "celery", "-A", "controlhub", "worker", "-P", "solo", "-Q", queue,
          "-n", name, "--without-gossip", "--without-mingle", "-l", "info"],
         env=env, cwd=Path(settings.BASE_DIR), stdout=log, stderr=subprocess.STDOUT,
     )
@@ -191,10 +191,24 @@ def celery_worker_process(django_db_setup, django_db_blocker, celery_test_queue,
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"Celery worker did not start; see {log.name}")
-    yield {"process": proc, "mail_dir": mail_dir, "name": name}
+    return {"process": proc, "mail_dir": mail_dir, "name": name, "log": log, "queue": queue}
+
+
+def stop_celery_worker(handle: dict) -> None:
+    import subprocess
+
+    proc = handle["process"]
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+    handle["log"].close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, celery_test_queue, tmp_path_factory):
+    """A real Celery worker consuming this test process's default queue (see start_celery_worker)."""
+    handle = start_celery_worker(celery_test_queue, tmp_path_factory.mktemp("worker"))
+    yield handle
+    stop_celery_worker(handle)

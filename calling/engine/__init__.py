@@ -103,6 +103,11 @@ class CallEngine:
     def reload(self, force: bool = False) -> str:
         raise NotImplementedError
 
+    def ping(self) -> None:
+        """Raise EngineUnavailable unless the running engine answers: data in its tables is not yet *landed*
+        while the engine itself is down."""
+        raise NotImplementedError
+
 
 class NotConfiguredEngine(CallEngine):
     """CALL_ENGINE = "none": accepts every request and reports that nothing was pushed anywhere."""

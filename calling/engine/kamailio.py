@@ -147,6 +147,9 @@ class KamailioEngine(CallEngine):
         return self._apply(str(location.organization_id), self.desired_state(location.organization_id),
                            gateways={str(location.pk): destinations}, target=f"location:{location.pk}")
 
+    def ping(self) -> None:
+        self.rpc("core.version")
+
     def reload(self, force: bool = False) -> str:
         """Reload Kamailio's dial plans and gateways if a push asked for it: at most once per `reload_interval`
         across all processes; a request made while a reload is recent waits for the next slot, and all requests

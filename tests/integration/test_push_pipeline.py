@@ -1,0 +1,166 @@
+"""The push pipeline end to end: actions bump versions in their transaction, a real Celery worker pushes to a
+real Kamailio, faults retry with backoff, and the reconciler recovers lost pushes."""
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.db import transaction
+
+from calling.actions import create_calling_person
+from controlhub import sync
+from controlhub.models import ObjectSync, SyncStatus, SyncTarget
+from devices.actions import create_device
+from tests.conftest import SYSTEM, licence, org_location, start_celery_worker, stop_celery_worker
+
+pytest_plugins = ["tests.integration.engine_fixtures"]
+KAMAILIO_SH = Path(__file__).resolve().parents[2] / "deploy" / "kamailio.sh"
+
+
+@pytest.fixture(scope="session")
+def engine_worker(kamailio, django_db_setup, celery_test_queue, tmp_path_factory):
+    """A worker whose pushes go to the session's Kamailio, with short backoff so fault tests stay quick."""
+    queue = f"{celery_test_queue}-push"
+    handle = start_celery_worker(queue, tmp_path_factory.mktemp("push-worker"), {
+        **{k: v for k, v in kamailio.env.items() if k.startswith("ENGINE_")},
+        "CALL_ENGINE": "kamailio", "ENGINE_RELOAD_INTERVAL": "0.5",
+        "SYNC_BACKOFF_BASE": "0.3", "SYNC_BACKOFF_MAX": "1.5", "SYNC_MAX_ATTEMPTS": "60",
+        "PROVISIONING_PUSH_URL": "", "SYNC_TASK_QUEUE": queue,
+    })
+    yield handle
+    stop_celery_worker(handle)
+    redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete(queue)
+
+
+@pytest.fixture
+def pushing(engine_worker, settings):
+    """Route this test's pushes to the engine worker."""
+    settings.SYNC_TASK_QUEUE = engine_worker["queue"]
+    return engine_worker
+
+
+def wait_until(condition, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def engine_state(person) -> str | None:
+    person.refresh_from_db()
+    return next((s.status for s in sync.object_status(person, getattr(person, "line", None))
+                 if s.target == sync.ENGINE), None)
+
+
+def make_person(org, extension: str, **kwargs):
+    return create_calling_person(SYSTEM, org, location=org_location(org, "HQ"), extension=extension,
+                                 email=f"p{extension}@{org.sip_domain}", licenses=[licence(org)],
+                                 send_welcome=False, **kwargs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_is_versioned_in_its_transaction_and_pushed_by_the_worker(pushing, kamailio, org):
+    person = make_person(org, "2001")
+    device = create_device(SYSTEM, org, mac="00:56:2b:aa:00:01", model="DMS Cisco 8851", owner=person)
+    key = SyncTarget.objects.get(target=sync.ENGINE, key=f"org:{org.pk}")
+    assert key.desired_version >= 2   # the line and the device each bumped the organisation's engine key
+    assert ObjectSync.objects.filter(object_type="device", object_id=str(device.pk)).count() == 2  # engine + file
+    wait_until(lambda: engine_state(person) == SyncStatus.SYNCED, what="person synced to the engine")
+    auth_id = device.lines.get().auth_id
+    rows = kamailio.query("SELECT username, line_user FROM subscriber WHERE username = %s", (auth_id,))
+    assert rows == [(auth_id, person.line.sip_user)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_bumps_nothing(pushing, org):
+    before = SyncTarget.objects.filter(key=f"org:{org.pk}").values_list("desired_version", flat=True).first()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_person(org, "2002")
+        raise RuntimeError("the request failed after the action")
+    after = SyncTarget.objects.filter(key=f"org:{org.pk}").values_list("desired_version", flat=True).first()
+    assert after == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_engine_down_shows_retrying_then_everything_converges(pushing, kamailio, org):
+    stopped = subprocess.run(["bash", str(KAMAILIO_SH), "stop"], env=kamailio.env, capture_output=True, text=True)
+    assert "kamailio stopped" in stopped.stdout, stopped.stdout + stopped.stderr
+    # Kamailio's control interface and SIP port are gone; its database stays up (as in production).
+    people = [make_person(org, str(3000 + i)) for i in range(100)]
+    try:
+        wait_until(lambda: engine_state(people[-1]) == SyncStatus.RETRYING, what="retrying while the engine is down")
+        row = SyncTarget.objects.get(target=sync.ENGINE, key=f"org:{org.pk}")
+        assert row.attempts >= 1 and row.last_error
+    finally:
+        subprocess.run(["bash", str(KAMAILIO_SH), "start"], env=kamailio.env, check=True, capture_output=True,
+                       timeout=60)
+    wait_until(lambda: all(engine_state(p) == SyncStatus.SYNCED for p in people), timeout=60,
+               what="all 100 people synced after the engine came back")
+    lines = {u for (u,) in kamailio.query("SELECT line_user FROM ch_line WHERE org_key = %s", (str(org.pk),))}
+    assert {p.line.sip_user for p in people} <= lines
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconciler_recovers_a_lost_push(pushing, kamailio, org, monkeypatch):
+    # The change commits but its queue message is lost (Redis restarted, worker killed before acking, …).
+    monkeypatch.setattr(sync, "_enqueue_on_commit", lambda keys: None)
+    person = make_person(org, "4001")
+    monkeypatch.undo()
+    time.sleep(1.0)
+    assert engine_state(person) == SyncStatus.PENDING
+    assert sync.reconcile(grace_seconds=0) >= 1
+    wait_until(lambda: engine_state(person) == SyncStatus.SYNCED, what="reconciled push")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_an_engine_pushes_say_not_configured_never_synced(org, settings):
+    settings.CALL_ENGINE = "none"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    person = make_person(org, "5001")
+    sync.push_now(sync.ENGINE, [f"org:{org.pk}"])
+    assert engine_state(person) == SyncStatus.NOT_CONFIGURED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_after_the_limit_and_retry_now(org, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(sync, "MAX_ATTEMPTS", 1)
+
+    class Broken(sync.Pusher):
+        target = sync.ENGINE
+
+        def push(self, key):
+            raise sync.PushFailed("engine refused: 503 Service Unavailable")
+
+    monkeypatch.setitem(sync._pushers, sync.ENGINE, Broken())
+    person = make_person(org, "6001")
+    sync.push_now(sync.ENGINE, [f"org:{org.pk}"])
+    [state] = [s for s in sync.object_status(person, person.line) if s.target == sync.ENGINE]
+    assert state.status == SyncStatus.FAILED and "503" in state.error
+
+    class Working(sync.Pusher):
+        target = sync.ENGINE
+
+        def push(self, key):
+            pass
+
+    monkeypatch.setitem(sync._pushers, sync.ENGINE, Working())
+    sync.retry_now([state.sync_target])   # eager: pushes at once
+    assert engine_state(person) == SyncStatus.SYNCED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changes_after_a_rolled_back_one_are_still_queued(org, settings, monkeypatch):
+    queued: list = []
+    monkeypatch.setattr(sync, "enqueue", lambda keys: queued.extend(keys))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_person(org, "7001")
+        raise RuntimeError("rolled back")
+    assert queued == []
+    make_person(org, "7002")
+    assert (sync.ENGINE, f"org:{org.pk}") in queued
