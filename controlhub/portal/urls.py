@@ -16,6 +16,7 @@ portal_patterns = [
     path("locations/<uuid:pk>/edit/", views.location_edit, name="location_edit"),
     path("locations/<uuid:pk>/delete/", views.location_delete, name="location_delete"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("sync/<int:pk>/retry/", views.sync_retry, name="sync_retry"),
 ]
 
 users_patterns = [

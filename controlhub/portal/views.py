@@ -1,17 +1,18 @@
 """Portal pages of the hub core: overview, organisation switcher, locations, audit log."""
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms.models import model_to_dict
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from calling.models import Line, Number, NumberState
 from controlhub.actions import LOCATION_FIELDS, create_location, delete_location, update_location
-from controlhub.models import AuditEvent, Location, Organization
+from controlhub.models import AuditEvent, Location, Organization, SyncTarget
 from controlhub.roles import VIEW, Area
+from controlhub.sync import retry_now
 from devices.models import Device
 from users.models import License, LicenseKind, Person, Workspace
 
@@ -194,3 +195,16 @@ def audit_log(request):
     tidy_filter_form(filterset.form)
     page = paginate(request, filterset.qs, size=50)
     return render(request, "portal/audit_log.html", {"filter": filterset, "page": page})
+
+
+@portal_view()
+@require_POST
+def sync_retry(request, pk: int):
+    """"Retry now" for a push that failed or is waiting out its backoff (harmless: pushes are idempotent)."""
+    row = get_object_or_404(SyncTarget, pk=pk, organization=request.organization)
+    if not any(may(request.user, area) for area in (Area.PEOPLE, Area.WORKSPACES, Area.DEVICES, Area.LOCATIONS)):
+        raise PermissionDenied
+    retry_now([row])
+    messages.success(request, _("The configuration is being pushed again."))
+    target = request.POST.get("next") or "/"
+    return redirect(target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else "/")

@@ -312,6 +312,10 @@ class ObjectSyncState:
     error: str
     sync_target: SyncTarget
 
+    @property
+    def status_label(self) -> str:
+        return SyncStatus(self.status).label
+
 
 def object_status(*objects) -> list[ObjectSyncState]:
     """Per target, whether the latest changes of these objects (an object and its parts, e.g. a person and its
