@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/controlhub
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint services system-deps clean
+.PHONY: run test up down lint services system-deps clean
 
 $(BIN)/python:
 	@$(PY) -c 'import ensurepip' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; }
@@ -35,6 +35,13 @@ test: $(VENV)/.test-deps system-deps services
 	$(BIN)/ruff check .
 	DATABASE_URL=$(PG_URL) $(BIN)/python manage.py makemigrations --check --dry-run -v0
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+## make up / make down: the whole stack on 127.0.0.1 (gunicorn, Celery worker + beat, provisioning, Kamailio)
+up: $(VENV)/.run-deps system-deps
+	@bash deploy/stack.sh up
+
+down:
+	@bash deploy/stack.sh down
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
