@@ -10,6 +10,13 @@ dpkg -s kamailio-postgres-modules >/dev/null 2>&1 || missing+=(kamailio-postgres
 command -v sipp >/dev/null || missing+=(sip-tester)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v curl >/dev/null || missing+=(curl)
+# SAML SSO e2e tests (deploy/simplesamlphp.sh): SimpleSAMLphp as the IdP, served by php -S; it does not pull
+# php-xml/php-mbstring itself (without them every page fails with 'Class "DOMDocument" not found')
+[ -d /usr/share/simplesamlphp/www ] || missing+=(simplesamlphp)
+command -v php >/dev/null || missing+=(php-cli)
+dpkg -s php-xml >/dev/null 2>&1 || missing+=(php-xml)
+dpkg -s php-mbstring >/dev/null 2>&1 || missing+=(php-mbstring)
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

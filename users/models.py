@@ -134,3 +134,6 @@ class Workspace(OrgOwned):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+from .sso_models import IdentityProvider, SeenAssertion, SsoSignIn  # noqa: E402,F401  (SSO models, users.sso)
