@@ -3,6 +3,8 @@
 Its unit of pushing is one phone's file, keyed by organisation key and MAC (not by row id), so a deleted
 device's file can still be removed after its row is gone.
 """
+import logging
+
 from calling.models import Line
 from calling.sync import engine_key
 from controlhub.models import Location
@@ -10,6 +12,8 @@ from controlhub.sync import PROVISIONING, NotConfigured, Pusher, PushFailed, Tar
 from users.models import Person, Workspace
 
 from .models import Device
+
+log = logging.getLogger(__name__)
 
 
 def device_key(device: Device) -> TargetKey:
@@ -51,12 +55,29 @@ class ProvisioningPusher(Pusher):
         try:
             if device is None:
                 client.remove_device(org_key, mac)
-            else:
-                client.push_device(device)
+                return
+            result = client.push_device(device)
         except client.ProvisioningNotConfigured as exc:
             raise NotConfigured(str(exc)) from None
         except client.ProvisioningUnavailable as exc:
             raise PushFailed(str(exc)) from None
+        if result.changed:
+            tell_phone_to_resync(device)
+
+
+def tell_phone_to_resync(device: Device) -> int:
+    """SIP NOTIFY check-sync to the registrations of the phone's own line, so a new file is fetched now rather
+    than at the next periodic resync. Best effort: the file has landed either way (phones resync hourly)."""
+    from calling.engine import EngineError, get_engine
+
+    appearance = device.lines.select_related("line").order_by("port").first()
+    if appearance is None:
+        return 0
+    try:
+        return get_engine().check_sync(appearance.line.sip_user, device.organization.sip_domain)
+    except EngineError as exc:
+        log.warning("check-sync NOTIFY for %s not sent: %s", device.mac, exc.message)
+        return 0
 
 
 def register() -> None:

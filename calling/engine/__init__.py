@@ -108,6 +108,11 @@ class CallEngine:
         while the engine itself is down."""
         raise NotImplementedError
 
+    def check_sync(self, line_user: str, domain: str) -> int:
+        """Tell every phone registered on a line to fetch its configuration now (SIP NOTIFY, Event: check-sync).
+        Returns how many registrations were told."""
+        raise NotImplementedError
+
 
 class NotConfiguredEngine(CallEngine):
     """CALL_ENGINE = "none": accepts every request and reports that nothing was pushed anywhere."""
@@ -128,6 +133,9 @@ class NotConfiguredEngine(CallEngine):
 
     def reload(self, force: bool = False) -> str:
         return NOT_CONFIGURED
+
+    def check_sync(self, line_user: str, domain: str) -> int:
+        return 0
 
 
 def get_engine() -> CallEngine:

@@ -77,6 +77,8 @@ DIALPLAN = Table("dialplan", ("dpid", "pr"), ("match_op", "match_exp", "match_le
 DISPATCHER = Table("dispatcher", ("setid", "destination"), ("flags", "priority", "attrs", "description"))
 
 DP_REGEX = 1  # dialplan match_op: PCRE
+DS_NO_DNS_AT_LOAD = 16   # dispatcher flag DS_NODNSARECORD_DST
+TRUNK_TAG = "trunk "  # dispatcher.description of rows rendered from a location's PSTN connection
 _HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
@@ -150,6 +152,16 @@ class KamailioEngine(CallEngine):
     def ping(self) -> None:
         self.rpc("core.version")
 
+    def check_sync(self, line_user: str, domain: str) -> int:
+        # tm's RPC sends the request from Kamailio itself (the phones trust their registrar); tm adds the From tag.
+        headers = (f"From: <sip:provisioning@{domain}>\r\nTo: <sip:{line_user}@{domain}>\r\n"
+                   f"Event: check-sync\r\nSubscription-State: terminated\r\n"
+                   f"Contact: <sip:provisioning@{domain}>\r\n")
+        contacts = self.contacts(line_user, domain)
+        for contact in contacts:
+            self.rpc("tm.t_uac_start", "NOTIFY", contact, ".", ".", headers)
+        return len(contacts)
+
     def reload(self, force: bool = False) -> str:
         """Reload Kamailio's dial plans and gateways if a push asked for it: at most once per `reload_interval`
         across all processes; a request made while a reload is recent waits for the next slot, and all requests
@@ -214,6 +226,29 @@ class KamailioEngine(CallEngine):
             raise
         return [c["Contact"]["Address"] for c in (result or {}).get("Contacts", [])]
 
+    def _gateway_destinations(self, state: DesiredState | None) -> dict[str, list[tuple[str, str]]]:
+        """location key -> [(dispatcher URI, trunk key)] by priority. A registering trunk is reached at the contact
+        it registered now; one that is not registered (or whose binding cannot be read) is left out."""
+        result: dict[str, list[tuple[str, str]]] = {}
+        for location_key, rows in ({} if state is None else state.gateways).items():
+            destinations = []
+            for row in rows:
+                if row.uri:
+                    destinations.append((row.uri, row.trunk_key))
+                    continue
+                try:
+                    contacts = self.contacts(row.aor_user, state.domain)
+                except EngineError as exc:
+                    log.warning("registered contact of trunk %s unknown: %s", row.trunk_key, exc.message)
+                    contacts = []
+                destinations += [(_contact_uri(c), row.trunk_key) for c in contacts[:1]]
+            result[location_key] = list(dict.fromkeys(destinations))
+        return result
+
+    def trunk_registered(self, sip_username: str, domain: str) -> bool:
+        """Whether a registering trunk's AOR has a registered contact now (raises EngineError when unknown)."""
+        return bool(self.contacts(sip_username, domain))
+
     def _reload_now(self) -> None:
         for method in ("dialplan.reload", "dispatcher.reload"):
             for attempt in range(10):
@@ -250,6 +285,7 @@ class KamailioEngine(CallEngine):
     def _apply(self, org_key: str, state: DesiredState | None, gateways: dict[str, list[str]] | None = None,
                target: str | None = None) -> PushResult:
         result = PushResult(target=target or f"organization:{org_key}")
+        rendered_gateways = self._gateway_destinations(state)
         with self._db() as conn, conn.transaction():
             cur = conn.cursor()
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"controlhub-engine-org:{org_key}",))
@@ -280,18 +316,26 @@ class KamailioEngine(CallEngine):
                                                                        rule.repl, rule.attrs)
             changes[DIALPLAN.name] = self._sync(cur, DIALPLAN, org_key, dialplan)
 
-            # Gateways are not rendered from controlhub yet (set_location_gateway): keep those of live locations.
+            # Gateways of locations with a PSTN connection are rendered from their trunks (description "trunk …");
+            # a location without one keeps what set_location_gateway gave it, and loses rendered trunk rows.
             cur.execute("SELECT setid, destination, flags, priority, attrs, description FROM dispatcher "
                         "WHERE org_key = %s", (org_key,))
             live_sets = set(location_ids.values())
-            dispatcher = {(r[0], r[1]): tuple(r[2:]) for r in cur.fetchall() if r[0] in live_sets}
+            dispatcher = {(r[0], r[1]): tuple(r[2:]) for r in cur.fetchall()
+                          if r[0] in live_sets and not (r[5] or "").startswith(TRUNK_TAG)}
+            for location_key, destinations in rendered_gateways.items():
+                setid = location_ids[location_key]
+                dispatcher = {k: v for k, v in dispatcher.items() if k[0] != setid}
+                for priority, (destination, trunk_key) in enumerate(destinations):
+                    dispatcher[(setid, destination)] = (_ds_flags(destination), len(destinations) - priority, "",
+                                                        f"{TRUNK_TAG}{trunk_key}"[:64])
             for location_key, destinations in (gateways or {}).items():
                 if location_key not in location_ids:
                     raise ValueError(f"location {location_key} is not part of organisation {org_key}")
                 setid = location_ids[location_key]
                 dispatcher = {k: v for k, v in dispatcher.items() if k[0] != setid}
                 for priority, destination in enumerate(destinations):
-                    dispatcher[(setid, destination)] = (0, len(destinations) - priority, "",
+                    dispatcher[(setid, destination)] = (_ds_flags(destination), len(destinations) - priority, "",
                                                         f"location {location_key}"[:64])
             changes[DISPATCHER.name] = self._sync(cur, DISPATCHER, org_key, dispatcher)
 
@@ -358,6 +402,29 @@ class KamailioEngine(CallEngine):
                     raise
             dropped.append(aor)
         return dropped
+
+
+def _ds_flags(destination: str) -> int:
+    """Dispatcher flags of a destination: a host name gets DS_NODNSARECORD_DST (16) - resolved when a call is
+    relayed, not at reload, where one name that does not resolve would fail the whole reload."""
+    host = re.sub(r"^sips?:", "", destination).split(";", 1)[0]
+    host = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return DS_NO_DNS_AT_LOAD
+    return 0
+
+
+def _contact_uri(contact: str) -> str:
+    """A registered contact as a dispatcher destination: `sip:host:port;transport=…` (user part and other
+    parameters dropped, so the R-URI user stays the dialled +E.164)."""
+    match = re.match(r"<?sips?:(?:[^@;>]*@)?([^;>]+)([^>]*)", contact.strip())
+    if not match:
+        return contact
+    transport = re.search(r";transport=(\w+)", match.group(2) or "", re.I)
+    kind = transport.group(1).lower() if transport else "udp"
+    return f"sip:{match.group(1)}" + ("" if kind == "udp" else f";transport={kind}")
 
 
 def _first_line(exc: Exception) -> str:
