@@ -160,3 +160,5 @@ CREATE TABLE IF NOT EXISTS ch_reload (
     last_reload_at TIMESTAMP WITH TIME ZONE DEFAULT NULL
 );
 INSERT INTO ch_reload (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
+-- how many reloads ran (operations and benchmarks/fanout.py read it)
+ALTER TABLE ch_reload ADD COLUMN IF NOT EXISTS reloads BIGINT DEFAULT 0 NOT NULL;

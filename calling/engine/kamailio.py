@@ -14,6 +14,12 @@ dialplan       (dpid, pr)                                   dialplan module (nee
 dispatcher     (setid, destination)                         dispatcher module (needs dispatcher.reload)
 =============  ===========================================  ===========================================
 
+A location's dispatcher set is rendered from its PSTN connection (a trunk, or a route group's trunks by priority;
+description "trunk <id>"): a certificate-based trunk is its address, a registering trunk `sip:<its SIP user>
+.trunk.invalid`, which the script resolves to the trunk's registered contact at call time. The trunk's generated
+credentials are a subscriber row and its SIP user a ch_line, so it registers like a phone. A location without a
+PSTN connection keeps what `set_location_gateway` gave it.
+
 subscriber and ch_* rows are read per request, so they act as soon as the push commits; dialplan and dispatcher
 rows are cached by Kamailio and need a reload. A push that changes them bumps `ch_reload.requested` in the same
 transaction; `reload()` then runs at most one reload per `reload_interval` seconds across all processes (a row
@@ -78,7 +84,8 @@ DISPATCHER = Table("dispatcher", ("setid", "destination"), ("flags", "priority",
 
 DP_REGEX = 1  # dialplan match_op: PCRE
 DS_NO_DNS_AT_LOAD = 16   # dispatcher flag DS_NODNSARECORD_DST
-TRUNK_TAG = "trunk "  # dispatcher.description of rows rendered from a location's PSTN connection
+TRUNK_TAG = "trunk "   # dispatcher.description of rows rendered from a location's PSTN connection
+TRUNK_HOST_SUFFIX = ".trunk.invalid"   # a registering trunk's dispatcher host (deploy/kamailio.cfg: TRUNK_CONTACT)
 _HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
@@ -188,7 +195,8 @@ class KamailioEngine(CallEngine):
                 waited = True
                 time.sleep(wait + 0.02)
             self._reload_now()
-            conn.execute("UPDATE ch_reload SET loaded = GREATEST(loaded, %s) WHERE id = 1", (requested,))
+            conn.execute("UPDATE ch_reload SET loaded = GREATEST(loaded, %s), reloads = reloads + 1 WHERE id = 1",
+                         (requested,))
         return RELOADED
 
     # ----------------------------------------------------------------------------------------- JSON-RPC
@@ -226,22 +234,14 @@ class KamailioEngine(CallEngine):
             raise
         return [c["Contact"]["Address"] for c in (result or {}).get("Contacts", [])]
 
-    def _gateway_destinations(self, state: DesiredState | None) -> dict[str, list[tuple[str, str]]]:
-        """location key -> [(dispatcher URI, trunk key)] by priority. A registering trunk is reached at the contact
-        it registered now; one that is not registered (or whose binding cannot be read) is left out."""
+    @staticmethod
+    def _gateway_destinations(state: DesiredState | None) -> dict[str, list[tuple[str, str]]]:
+        """location key -> [(dispatcher URI, trunk key)] by priority. A registering trunk is `trunk_host_uri`,
+        which deploy/kamailio.cfg turns into the contact it has registered at call time (so a gateway that
+        registers after the push is reached without another push)."""
         result: dict[str, list[tuple[str, str]]] = {}
         for location_key, rows in ({} if state is None else state.gateways).items():
-            destinations = []
-            for row in rows:
-                if row.uri:
-                    destinations.append((row.uri, row.trunk_key))
-                    continue
-                try:
-                    contacts = self.contacts(row.aor_user, state.domain)
-                except EngineError as exc:
-                    log.warning("registered contact of trunk %s unknown: %s", row.trunk_key, exc.message)
-                    contacts = []
-                destinations += [(_contact_uri(c), row.trunk_key) for c in contacts[:1]]
+            destinations = [(row.uri or trunk_host_uri(row.aor_user), row.trunk_key) for row in rows]
             result[location_key] = list(dict.fromkeys(destinations))
         return result
 
@@ -404,6 +404,12 @@ class KamailioEngine(CallEngine):
         return dropped
 
 
+def trunk_host_uri(sip_user: str) -> str:
+    """The dispatcher entry of a registering trunk: its SIP user as a (never resolved) host name; a host name has
+    no "_", so it is written as "-" (trunk SIP users are generated from [a-z0-9_])."""
+    return f"sip:{sip_user.replace('_', '-')}{TRUNK_HOST_SUFFIX}"
+
+
 def _ds_flags(destination: str) -> int:
     """Dispatcher flags of a destination: a host name gets DS_NODNSARECORD_DST (16) - resolved when a call is
     relayed, not at reload, where one name that does not resolve would fail the whole reload."""
@@ -414,17 +420,6 @@ def _ds_flags(destination: str) -> int:
     except ValueError:
         return DS_NO_DNS_AT_LOAD
     return 0
-
-
-def _contact_uri(contact: str) -> str:
-    """A registered contact as a dispatcher destination: `sip:host:port;transport=…` (user part and other
-    parameters dropped, so the R-URI user stays the dialled +E.164)."""
-    match = re.match(r"<?sips?:(?:[^@;>]*@)?([^;>]+)([^>]*)", contact.strip())
-    if not match:
-        return contact
-    transport = re.search(r";transport=(\w+)", match.group(2) or "", re.I)
-    kind = transport.group(1).lower() if transport else "udp"
-    return f"sip:{match.group(1)}" + ("" if kind == "udp" else f";transport={kind}")
 
 
 def _first_line(exc: Exception) -> str:
