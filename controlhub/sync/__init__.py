@@ -271,7 +271,9 @@ def _fail(row: SyncTarget, message: str, retryable: bool) -> str:
         current.save()
     # One retry chain per key: the scheduled retry holds the key's claim, so changes committed during an
     # outage do not start chains of their own (the retry pushes their state too: it renders the whole key).
-    if delay is not None and _claim(row.target, row.key):
+    # Embedded mode runs tasks inline: a countdown would be ignored and retries would recurse inside the web
+    # request, so there the failure is only recorded (Retry now, or the next change, pushes again).
+    if delay is not None and not settings.CELERY_TASK_ALWAYS_EAGER and _claim(row.target, row.key):
         from .tasks import push_keys
 
         push_keys.apply_async((row.target, [row.key]), countdown=delay, queue=_queue())
