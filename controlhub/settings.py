@@ -213,7 +213,8 @@ SSO_REQUEST_MAX_AGE = int(os.environ.get("SSO_REQUEST_MAX_AGE", "600"))
 # through DHCP option 66/150/160 or their web page. PROVISIONING_PUSH_URL: where workers push files (same server,
 # possibly an internal address). PROVISIONING_PUSH_TOKEN: bearer secret of the push API, shared with the server.
 PROVISIONING_URL = os.environ.get("PROVISIONING_URL", "http://127.0.0.1:8480").rstrip("/")
-PROVISIONING_PUSH_URL = os.environ.get("PROVISIONING_PUSH_URL", PROVISIONING_URL).rstrip("/")
+# Empty push URL: workers write PROVISIONING_STORE directly (the default in embedded mode: one host, no HTTP push).
+PROVISIONING_PUSH_URL = os.environ.get("PROVISIONING_PUSH_URL", "" if EMBEDDED else PROVISIONING_URL).rstrip("/")
 PROVISIONING_PUSH_TOKEN = os.environ.get("PROVISIONING_PUSH_TOKEN", "embedded-insecure-push-token")
 PROVISIONING_STORE = Path(os.environ.get("PROVISIONING_STORE", BASE_DIR / "var" / "provisioning"))
 PROVISIONING_HTTP_AUTH = env_bool("PROVISIONING_HTTP_AUTH", True)   # per-device HTTP credentials on device files
@@ -223,3 +224,6 @@ PROVISIONING_SIP_PROXY = os.environ.get("PROVISIONING_SIP_PROXY", "")
 PROVISIONING_OUTBOUND_PROXY = os.environ.get("PROVISIONING_OUTBOUND_PROXY", ENGINE_SIP_ADDRESS)
 # A device that has not fetched its file for this long is shown offline (phones resync hourly; see mpp.py).
 PROVISIONING_OFFLINE_AFTER = int(os.environ.get("PROVISIONING_OFFLINE_AFTER", str(2 * 3600 + 600)))
+# Copy the provisioning server's seen log into devices (first/last seen, online/offline).
+CELERY_BEAT_SCHEDULE = {**globals().get("CELERY_BEAT_SCHEDULE", {}), "import-provisioning-seen": {
+    "task": "devices.provisioning.import_seen", "schedule": float(os.environ.get("PROVISIONING_SEEN_INTERVAL", "60"))}}

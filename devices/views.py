@@ -103,6 +103,21 @@ def rendered_config(device) -> tuple[str | None, str | None]:
         return None, _("The configuration could not be rendered; see the server log.")
 
 
+def provisioning_info(device, with_credentials: bool) -> dict | None:
+    """The organisation's provisioning URL (DHCP option 66/150/160) and the device's file URLs, for its page."""
+    try:
+        from devices.provisioning import client
+
+        info = {"base_url": client.organization_base_url(device.organization) + "/",
+                "bootstrap_url": client.bootstrap_url(device.organization, device.model),
+                "config_url": client.device_url(device)}
+    except Exception:  # no renderer for this model, or it is broken: the page still shows everything else
+        log.warning("no provisioning URLs for device %s", device.pk, exc_info=True)
+        return None
+    info["credentials"] = client.http_credentials(device) if with_credentials else None
+    return info
+
+
 @require_safe
 @portal_view(Area.DEVICES)
 def device_detail(request, pk):
@@ -116,6 +131,7 @@ def device_detail(request, pk):
                                                    "line__organization"),
         "config": config, "config_note": config_note,
         "can_edit": can_edit, "can_delete": may_change(request, device, "delete"),
+        "provisioning": provisioning_info(device, with_credentials=can_edit),
     })
 
 

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from calling.api import locations as calling_locations
 from calling.api import numbers
 from devices.api import devices, members
+from devices.api import provisioning as device_provisioning
 from users.api import licenses, people, workspaces
 
 from . import locations, organizations
@@ -66,6 +67,8 @@ urlpatterns = [
     path("devices/<str:device_id>", devices.DeviceDetailView.as_view(), name="api-device"),
     path(f"{TC}/devices/actions/validateMacs/invoke", devices.ValidateMacsView.as_view(),
          name="api-tc-validate-macs"),
+    path(f"{TC}/devices/<str:device_id>/provisioning", device_provisioning.DeviceProvisioningView.as_view(),
+         name="api-tc-device-provisioning"),
     path(f"{TC}/devices/<str:device_id>/members", members.DeviceMembersView.as_view(), name="api-tc-device-members"),
     path(f"{TC}/devices/<str:device_id>/availableMembers", members.AvailableMembersView.as_view(),
          name="api-tc-device-available-members"),

@@ -1,18 +1,24 @@
-"""Phone configuration files, one renderer module per phone family (DESIGN section 5).
+"""Phone configuration files, one renderer module per phone family (DESIGN section 5), and the phone-facing
+provisioning server (`server.py`, its own process) with its store and the workers' push adapter (`client.py`).
 
 A renderer module provides `render_device_config(device, *, proxy=None, outbound_proxy=None)`,
 `render_bootstrap(model, base_url)`, `bootstrap_filename(model)`, `device_filename(device)` and
 `with_render_relations(queryset)`. Adding a family = a new module and one entry in `_RENDERERS`.
+
+Renderers are imported lazily: the provisioning server imports this package without Django being set up.
 """
+from __future__ import annotations
+
+import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from devices.models import Device, SupportedDevice
-
-from . import mpp
+if TYPE_CHECKING:
+    from devices.models import Device, SupportedDevice
 
 # Vendor (first word of `SupportedDevice.family`) -> renderer module. Every catalogued Cisco model is MPP (3PCC).
-_RENDERERS: dict[str, ModuleType] = {
-    "Cisco": mpp,
+_RENDERERS: dict[str, str] = {
+    "Cisco": "devices.provisioning.mpp",
 }
 
 
@@ -20,9 +26,10 @@ def renderer_for(model: SupportedDevice) -> ModuleType:
     """The renderer module for a phone model; LookupError when no family renderer handles it."""
     vendor = (model.family or "").split(" ", 1)[0]
     try:
-        return _RENDERERS[vendor]
+        name = _RENDERERS[vendor]
     except KeyError:
         raise LookupError(f"No configuration renderer for {model} ({model.family}).") from None
+    return importlib.import_module(name)
 
 
 def render_device_config(device: Device, *, proxy: str | None = None, outbound_proxy: str | None = None) -> str:

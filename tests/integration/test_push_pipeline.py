@@ -5,40 +5,22 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.db import transaction
 
 from calling.actions import create_calling_person
 from controlhub import sync
 from controlhub.models import ObjectSync, SyncStatus, SyncTarget
 from devices.actions import create_device
-from tests.conftest import SYSTEM, licence, org_location, start_celery_worker, stop_celery_worker
+from tests.conftest import SYSTEM, licence, org_location
 
-pytest_plugins = ["tests.integration.engine_fixtures"]
+pytest_plugins = ["tests.integration.engine_fixtures", "tests.integration.provisioning_fixtures",
+                  "tests.integration.pipeline_fixtures"]
 KAMAILIO_SH = Path(__file__).resolve().parents[2] / "deploy" / "kamailio.sh"
 
 
-@pytest.fixture(scope="session")
-def engine_worker(kamailio, django_db_setup, celery_test_queue, tmp_path_factory):
-    """A worker whose pushes go to the session's Kamailio, with short backoff so fault tests stay quick."""
-    queue = f"{celery_test_queue}-push"
-    handle = start_celery_worker(queue, tmp_path_factory.mktemp("push-worker"), {
-        **{k: v for k, v in kamailio.env.items() if k.startswith("ENGINE_")},
-        "CALL_ENGINE": "kamailio", "ENGINE_RELOAD_INTERVAL": "0.5",
-        "SYNC_BACKOFF_BASE": "0.3", "SYNC_BACKOFF_MAX": "1.5", "SYNC_MAX_ATTEMPTS": "60",
-        "PROVISIONING_PUSH_URL": "", "SYNC_TASK_QUEUE": queue,
-    })
-    yield handle
-    stop_celery_worker(handle)
-    redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete(queue)
-
-
 @pytest.fixture
-def pushing(engine_worker, settings):
-    """Route this test's pushes to the engine worker."""
-    settings.SYNC_TASK_QUEUE = engine_worker["queue"]
-    return engine_worker
+def pushing(stack):
+    return stack["worker"]
 
 
 def wait_until(condition, timeout: float = 30, what: str = "condition"):
