@@ -225,5 +225,5 @@ PROVISIONING_OUTBOUND_PROXY = os.environ.get("PROVISIONING_OUTBOUND_PROXY", ENGI
 # A device that has not fetched its file for this long is shown offline (phones resync hourly; see mpp.py).
 PROVISIONING_OFFLINE_AFTER = int(os.environ.get("PROVISIONING_OFFLINE_AFTER", str(2 * 3600 + 600)))
 # Copy the provisioning server's seen log into devices (first/last seen, online/offline).
-CELERY_BEAT_SCHEDULE = {**globals().get("CELERY_BEAT_SCHEDULE", {}), "import-provisioning-seen": {
-    "task": "devices.provisioning.import_seen", "schedule": float(os.environ.get("PROVISIONING_SEEN_INTERVAL", "60"))}}
+CELERY_BEAT_SCHEDULE["import-provisioning-seen"] = {
+    "task": "devices.provisioning.import_seen", "schedule": float(os.environ.get("PROVISIONING_SEEN_INTERVAL", "60"))}

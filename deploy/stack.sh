@@ -49,7 +49,7 @@ up() {
   bash deploy/kamailio.sh start >/dev/null
   if ! alive "$RUN/provisioning.pid"; then
     setsid "$BIN/python" -m devices.provisioning.server --host 127.0.0.1 --port 8480 \
-      --store "$PROVISIONING_STORE" --push-token "$PROVISIONING_PUSH_TOKEN" >> "$LOG/provisioning.log" 2>&1 &
+      --store "$PROVISIONING_STORE" >> "$LOG/provisioning.log" 2>&1 &   # push token from the environment
     echo $! > "$RUN/provisioning.pid"
   fi
   if ! alive "$RUN/gunicorn.pid"; then
