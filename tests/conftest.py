@@ -180,8 +180,8 @@ def start_celery_worker(queue: str, log_dir, extra_env: dict | None = None) -> d
         EMAIL_FILE_PATH=str(mail_dir),
         # no provisioning server unless the test brings one: files go to a local store, never to :8480
         PROVISIONING_PUSH_URL="", PROVISIONING_STORE=str(Path(log_dir) / "provisioning-store"),
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})
     log = open(Path(log_dir) / f"{name}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "controlhub", "worker", "-P", "solo", "-Q", queue,
