@@ -8,7 +8,19 @@ from controlhub.models import AuditAction, Location, Organization
 from users.actions import create_person, require_location_scope, set_person_licenses
 from users.models import CALLING_PERSON_KINDS, LicenseKind, Person, Workspace
 
-from .models import Line, Number, NumberState
+from .engine.kamailio import gateway_destination
+from .models import (
+    Line,
+    LocationPstn,
+    Number,
+    NumberState,
+    PChargeInfoPolicy,
+    RouteGroup,
+    RouteGroupMember,
+    Trunk,
+    TrunkTransport,
+    TrunkType,
+)
 from .validators import is_toll_free, normalize_number, number_range, validate_extension
 
 
@@ -255,3 +267,225 @@ def change_calling_person_licenses(actor: Actor, person: Person, *, add=(), remo
         remove_calling(actor, person)
         person.refresh_from_db()
     return set_person_licenses(actor, person, add=list(add), remove=list(remove))
+
+
+# --------------------------------------------------------------------------------------------- local gateways
+
+TRUNK_FIELDS = ("name", "location", "trunk_type", "password", "address", "port", "domain", "transport",
+                "peer_identity", "max_concurrent_calls", "dual_identity_support_enabled",
+                "p_charge_info_support_policy", "device_type")
+# What may change after creation (Webex: the type, location and address of a trunk are fixed).
+TRUNK_UPDATE_FIELDS = ("name", "password", "max_concurrent_calls", "dual_identity_support_enabled",
+                       "p_charge_info_support_policy", "port", "transport", "peer_identity")
+MAX_ROUTE_GROUP_TRUNKS = 10
+
+
+def _validate_trunk(trunk: Trunk) -> None:
+    errors: dict[str, str] = {}
+    trunk.name = (trunk.name or "").strip()
+    if not trunk.name:
+        errors["name"] = _("Give the trunk a name.")
+    if trunk.trunk_type not in TrunkType.values:
+        errors["trunk_type"] = _("The trunk type must be REGISTERING or CERTIFICATE_BASED.")
+    password = trunk.password or ""
+    if not (8 <= len(password) <= 64) or not any(c.isdigit() for c in password) \
+            or not any(c.isalpha() for c in password) or any(c.isspace() or c == '"' for c in password):
+        errors["password"] = _("The password must be 8 to 64 characters with letters and digits, "
+                               "without spaces or quotes.")
+    if not 1 <= (trunk.max_concurrent_calls or 0) <= 10000:
+        errors["max_concurrent_calls"] = _("Maximum concurrent calls must be between 1 and 10000.")
+    if trunk.transport not in TrunkTransport.values:
+        errors["transport"] = _("The transport must be udp, tcp or tls.")
+    if trunk.p_charge_info_support_policy not in PChargeInfoPolicy.values:
+        errors["p_charge_info_support_policy"] = _("Unknown P-Charge-Info policy.")
+    if trunk.trunk_type == TrunkType.CERTIFICATE_BASED:
+        trunk.address = (trunk.address or "").strip().lower()
+        trunk.domain = (trunk.domain or "").strip().lower()
+        if not trunk.address:
+            errors["address"] = _("A certificate-based trunk needs the gateway's address (FQDN or IP address).")
+        else:
+            try:
+                gateway_destination(trunk.address, trunk.port or 5061, trunk.transport)
+            except ValueError:
+                errors["address"] = _("“%(value)s” is not an FQDN or IP address.") % {"value": trunk.address}
+        if trunk.port is None:
+            errors["port"] = _("A certificate-based trunk needs the gateway's port.")
+        elif not 1 <= trunk.port <= 65535:
+            errors["port"] = _("The port must be between 1 and 65535.")
+        if not trunk.domain:
+            errors["domain"] = _("A certificate-based trunk needs the domain of the gateway's certificate.")
+    else:
+        trunk.address, trunk.port, trunk.domain = "", None, ""
+    if errors:
+        raise ValidationError(errors)
+    trunk.full_clean(exclude=["sip_username"])
+
+
+@transaction.atomic
+def create_trunk(actor: Actor, organization: Organization, **data) -> Trunk:
+    """Add a local gateway. Registering trunks get generated credentials (a password may be given)."""
+    actor.require(Trunk, "create")
+    trunk = Trunk(organization=organization)
+    unknown = set(data) - set(TRUNK_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be set here.") for name in sorted(unknown)})
+    location = data.pop("location", None)
+    if location is None:
+        raise ValidationError({"location": _("Choose the location of the trunk.")})
+    same_org(organization, "location", location)
+    require_location_scope(actor, location)
+    if data.get("password") in (None, ""):
+        data.pop("password", None)
+    for name, value in data.items():
+        if value is not None:
+            setattr(trunk, name, value)
+    trunk.location = location
+    _validate_trunk(trunk)
+    trunk.save()
+    record_change(actor, AuditAction.CREATE, trunk, None)
+    return trunk
+
+
+@transaction.atomic
+def update_trunk(actor: Actor, trunk: Trunk, **data) -> Trunk:
+    actor.require(Trunk, "change", trunk)
+    unknown = set(data) - set(TRUNK_UPDATE_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This cannot be changed after the trunk is created.")
+                               for name in sorted(unknown)})
+    before = trunk.audit_snapshot()
+    for name, value in data.items():
+        if value is None and name != "port":
+            continue
+        if name == "password" and value == "":
+            continue
+        setattr(trunk, name, value)
+    _validate_trunk(trunk)
+    trunk.save()
+    if record_change(actor, AuditAction.UPDATE, trunk, before) is None and "password" in data:
+        # the password is not audited (a secret) but still has to reach the engine
+        bump_engine(trunk)
+    return trunk
+
+
+def bump_engine(obj) -> None:
+    from controlhub.sync import bump
+
+    bump([obj])
+
+
+def trunk_users(trunk: Trunk) -> list[str]:
+    """What uses a trunk: locations (PSTN connection) and route groups, as names for an error message."""
+    users = [_("location %(name)s") % {"name": pstn.location.name}
+             for pstn in trunk.pstn_locations.select_related("location").order_by("location__name")]
+    users += [_("route group %(name)s") % {"name": m.route_group.name}
+              for m in trunk.memberships.select_related("route_group").order_by("route_group__name")]
+    return users
+
+
+@transaction.atomic
+def delete_trunk(actor: Actor, trunk: Trunk) -> None:
+    actor.require(Trunk, "delete", trunk)
+    users = trunk_users(trunk)
+    if users:
+        raise ValidationError(_("%(name)s is in use by %(users)s; remove it there first.")
+                              % {"name": trunk.name, "users": ", ".join(users)})
+    record_change(actor, AuditAction.DELETE, trunk, trunk.audit_snapshot())
+    trunk.delete()
+
+
+def _route_group_members(organization: Organization, members) -> list[tuple[Trunk, int]]:
+    """Validate [(trunk, priority)]: 1–10 trunks of this organisation, each once, priorities 1–10."""
+    members = list(members or [])
+    if not members:
+        raise ValidationError({"local_gateways": _("A route group needs at least one trunk.")})
+    if len(members) > MAX_ROUTE_GROUP_TRUNKS:
+        raise ValidationError({"local_gateways": _("A route group holds at most 10 trunks.")})
+    seen = set()
+    for trunk, priority in members:
+        if trunk.organization_id != organization.pk:
+            raise ValidationError({"local_gateways": _("Trunk not found in this organization.")})
+        if trunk.pk in seen:
+            raise ValidationError({"local_gateways": _("%(name)s is listed twice.") % {"name": trunk.name}})
+        seen.add(trunk.pk)
+        if not isinstance(priority, int) or not 1 <= priority <= 10:
+            raise ValidationError({"local_gateways": _("Priorities are whole numbers from 1 to 10.")})
+    return members
+
+
+def _set_members(group: RouteGroup, members: list[tuple[Trunk, int]]) -> None:
+    group.members.all().delete()
+    RouteGroupMember.objects.bulk_create([RouteGroupMember(route_group=group, trunk=t, priority=p)
+                                          for t, p in members])
+
+
+def _validate_route_group(group: RouteGroup) -> None:
+    group.name = (group.name or "").strip()
+    if not group.name:
+        raise ValidationError({"name": _("Give the route group a name.")})
+    group.full_clean()
+
+
+@transaction.atomic
+def create_route_group(actor: Actor, organization: Organization, *, name: str, members) -> RouteGroup:
+    actor.require(RouteGroup, "create")
+    group = RouteGroup(organization=organization, name=name)
+    _validate_route_group(group)
+    members = _route_group_members(organization, members)
+    group.save()
+    _set_members(group, members)
+    record_change(actor, AuditAction.CREATE, group, None)
+    return group
+
+
+@transaction.atomic
+def update_route_group(actor: Actor, group: RouteGroup, *, name: str | None = None, members=None) -> RouteGroup:
+    actor.require(RouteGroup, "change", group)
+    before = group.audit_snapshot()
+    if name is not None:
+        group.name = name
+    _validate_route_group(group)
+    group.save()
+    if members is not None:
+        _set_members(group, _route_group_members(group.organization, members))
+    record_change(actor, AuditAction.UPDATE, group, before)
+    bump_engine(group)   # priorities are not in the audit snapshot but change the engine's order
+    return group
+
+
+@transaction.atomic
+def delete_route_group(actor: Actor, group: RouteGroup) -> None:
+    actor.require(RouteGroup, "delete", group)
+    users = [pstn.location.name for pstn in group.pstn_locations.select_related("location")]
+    if users:
+        raise ValidationError(_("%(name)s is the PSTN connection of %(users)s; change it there first.")
+                              % {"name": group.name, "users": ", ".join(sorted(users))})
+    record_change(actor, AuditAction.DELETE, group, group.audit_snapshot())
+    group.delete()
+
+
+@transaction.atomic
+def set_location_pstn_connection(actor: Actor, location: Location,
+                                 route: Trunk | RouteGroup | None) -> LocationPstn | None:
+    """Make a trunk or route group the location's PSTN connection (None removes it)."""
+    actor.require(Location, "change", location)
+    if route is not None:
+        same_org(location.organization, "premiseRouteId", route)
+    current = LocationPstn.objects.filter(location=location).select_related("trunk", "route_group").first()
+    if route is None:
+        if current is not None:
+            record_change(actor, AuditAction.DELETE, current, current.audit_snapshot())
+            current.delete()
+        return None
+    trunk = route if isinstance(route, Trunk) else None
+    group = route if isinstance(route, RouteGroup) else None
+    if current is None:
+        current = LocationPstn.objects.create(organization=location.organization, location=location, trunk=trunk,
+                                              route_group=group)
+        record_change(actor, AuditAction.CREATE, current, None)
+        return current
+    before = current.audit_snapshot()
+    current.trunk, current.route_group = trunk, group
+    current.save()
+    record_change(actor, AuditAction.UPDATE, current, before)
+    return current

@@ -8,7 +8,7 @@ from controlhub.models import Location
 from users.forms import PersonForm, location_choices, person_licenses
 from users.models import License
 
-from .models import Number, NumberState
+from .models import Number, NumberState, RouteGroup, Trunk, TrunkTransport, TrunkType
 from .validators import normalize_number
 
 FREE_NUMBER_LIMIT = 300
@@ -144,3 +144,110 @@ class NumberBulkForm(forms.Form):
         if data.get("action") == "main" and len(data.get("numbers") or []) != 1:
             self.add_error("numbers", _("Select exactly one number to make it the main number."))
         return data
+
+
+# --------------------------------------------------------------------------------------------- local gateways
+
+
+class TrunkForm(forms.Form):
+    """Add a local gateway: registering (credentials generated) or certificate-based (address, port, domain)."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    location = forms.ModelChoiceField(label=_("Location"), queryset=Location.objects.none())
+    trunk_type = forms.ChoiceField(label=_("Trunk type"), choices=TrunkType.choices, initial=TrunkType.REGISTERING,
+                                   widget=forms.RadioSelect,
+                                   help_text=_("A registering gateway registers with generated credentials; a "
+                                               "certificate-based one is reached at its address and port."))
+    password = forms.CharField(label=_("Password"), max_length=64, required=False,
+                               widget=forms.TextInput(attrs={"autocomplete": "off"}),
+                               help_text=_("Leave empty to generate one."))
+    address = forms.CharField(label=_("Address"), max_length=253, required=False,
+                              help_text=_("FQDN or IP address of the gateway (certificate-based)."))
+    port = forms.IntegerField(label=_("Port"), required=False, min_value=1, max_value=65535)
+    domain = forms.CharField(label=_("Domain"), max_length=253, required=False,
+                             help_text=_("The domain of the gateway's certificate (certificate-based)."))
+    transport = forms.ChoiceField(label=_("Transport"), choices=TrunkTransport.choices, initial=TrunkTransport.TLS)
+    max_concurrent_calls = forms.IntegerField(label=_("Maximum concurrent calls"), min_value=1, max_value=10000,
+                                              initial=250)
+    dual_identity_support_enabled = forms.BooleanField(label=_("Dual identity support"), required=False)
+
+    def __init__(self, *args, account=None, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = location_choices(account, organization)
+
+    def action_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        if data["trunk_type"] == TrunkType.REGISTERING:
+            for name in ("address", "port", "domain"):
+                data.pop(name)
+        return data
+
+
+class TrunkEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    password = forms.CharField(label=_("Password"), max_length=64, required=False,
+                               widget=forms.TextInput(attrs={"autocomplete": "off"}),
+                               help_text=_("Leave empty to keep the current password."))
+    port = forms.IntegerField(label=_("Port"), required=False, min_value=1, max_value=65535)
+    transport = forms.ChoiceField(label=_("Transport"), choices=TrunkTransport.choices)
+    max_concurrent_calls = forms.IntegerField(label=_("Maximum concurrent calls"), min_value=1, max_value=10000)
+    dual_identity_support_enabled = forms.BooleanField(label=_("Dual identity support"), required=False)
+
+    def __init__(self, *args, trunk=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trunk = trunk
+        if trunk is not None and trunk.is_registering:
+            del self.fields["port"]
+            del self.fields["transport"]
+
+    def action_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        if not data.get("password"):
+            data.pop("password", None)
+        return data
+
+
+class LocationPstnForm(forms.Form):
+    """A location's PSTN connection: none, one trunk or one route group of the organisation."""
+
+    connection = forms.ChoiceField(label=_("PSTN connection"), required=False,
+                                   help_text=_("Off-net calls of this location's users go out through this local "
+                                               "gateway or route group."))
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        trunks = Trunk.objects.filter(organization=organization).order_by("name")
+        groups = RouteGroup.objects.filter(organization=organization).order_by("name")
+        self.routes = {f"trunk:{t.pk}": t for t in trunks} | {f"rg:{g.pk}": g for g in groups}
+        self.fields["connection"].choices = [("", _("No PSTN connection"))] + [
+            (_("Trunks"), [(key, str(t)) for key, t in self.routes.items() if key.startswith("trunk:")]),
+            (_("Route groups"), [(key, str(g)) for key, g in self.routes.items() if key.startswith("rg:")]),
+        ]
+
+    @staticmethod
+    def key_of(route) -> str:
+        if route is None:
+            return ""
+        return f"trunk:{route.pk}" if isinstance(route, Trunk) else f"rg:{route.pk}"
+
+    def route(self):
+        return self.routes.get(self.cleaned_data.get("connection") or "")
+
+
+class RouteGroupForm(forms.Form):
+    """A route group: its name and, per trunk of the organisation, a priority (empty: not a member)."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+    def __init__(self, *args, organization=None, group=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = {m.trunk_id: m.priority for m in group.members.all()} if group is not None else {}
+        self.trunks = list(Trunk.objects.filter(organization=organization).select_related("location").order_by("name"))
+        for trunk in self.trunks:
+            self.fields[f"trunk_{trunk.pk}"] = forms.IntegerField(
+                label=_("Priority of %(name)s") % {"name": trunk.name}, required=False, min_value=1, max_value=10,
+                initial=current.get(trunk.pk), help_text=_("1 (first) to 10; empty: not in this route group."))
+
+    def members(self) -> list:
+        return [(t, self.cleaned_data[f"trunk_{t.pk}"]) for t in self.trunks
+                if self.cleaned_data.get(f"trunk_{t.pk}") is not None]

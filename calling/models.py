@@ -106,3 +106,162 @@ class Line(OrgOwned):
         if self.extension and self.location.routing_prefix:
             return f"{self.location.routing_prefix}{self.extension}"
         return None
+
+
+# --------------------------------------------------------------------------------------------- local gateways
+
+
+class TrunkType(models.TextChoices):
+    REGISTERING = "REGISTERING", _("Registering")
+    CERTIFICATE_BASED = "CERTIFICATE_BASED", _("Certificate-based")
+
+
+class TrunkTransport(models.TextChoices):
+    UDP = "udp", "UDP"
+    TCP = "tcp", "TCP"
+    TLS = "tls", "TLS"
+
+
+class PChargeInfoPolicy(models.TextChoices):
+    DISABLED = "DISABLED", _("Disabled")
+    ASSERTED_IDENTITY = "ASSERTED_IDENTITY", _("Asserted identity")
+    CONFIGURABLE_CHARGE_NUMBER = "CONFIGURABLE_CHARGE_NUMBER", _("Configurable charge number")
+
+
+CUBE_DEVICE_TYPE = "Cisco Unified Border Element"
+
+
+def new_otg_dtg_id() -> str:
+    # Webex style "<prefix><digits>_lgu": the trunk group ID the CUBE sends as otg/dtg; also the SIP user part.
+    return f"lgw{secrets.randbelow(10**8):08d}"
+
+
+def new_trunk_password() -> str:
+    return secrets.token_urlsafe(12) + "9aA"
+
+
+class Trunk(OrgOwned):
+    """A local gateway (Cisco CUBE): the premises PSTN connection of one or more locations.
+
+    Registering trunks register with the call engine like a phone, with generated credentials (`sip_username`,
+    `password`); certificate-based trunks are reached at `address`:`port` and trusted by their source address.
+    """
+
+    location = models.ForeignKey("controlhub.Location", on_delete=models.PROTECT, related_name="trunks",
+                                 verbose_name=_("location"))
+    name = models.CharField(_("name"), max_length=100)
+    trunk_type = models.CharField(_("trunk type"), max_length=20, choices=TrunkType.choices,
+                                  default=TrunkType.REGISTERING)
+    device_type = models.CharField(_("device type"), max_length=60, default=CUBE_DEVICE_TYPE)
+    otg_dtg_id = models.CharField(_("OTG/DTG"), max_length=40, unique=True, default=new_otg_dtg_id, editable=False)
+    sip_username = models.CharField(_("SIP user name"), max_length=60, unique=True, editable=False)
+    password = models.CharField(_("password"), max_length=64, default=new_trunk_password)
+    address = models.CharField(_("address"), max_length=253, blank=True, default="",
+                               help_text=_("FQDN or IP address of the gateway (certificate-based)."))
+    port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    domain = models.CharField(_("domain"), max_length=253, blank=True, default="")
+    transport = models.CharField(_("transport"), max_length=3, choices=TrunkTransport.choices,
+                                 default=TrunkTransport.TLS)
+    peer_identity = models.CharField(_("peer identity"), max_length=253, blank=True, default="")
+    max_concurrent_calls = models.PositiveIntegerField(_("maximum concurrent calls"), default=250)
+    dual_identity_support_enabled = models.BooleanField(_("dual identity support"), default=False)
+    p_charge_info_support_policy = models.CharField(_("P-Charge-Info support"), max_length=30,
+                                                    choices=PChargeInfoPolicy.choices,
+                                                    default=PChargeInfoPolicy.DISABLED)
+
+    admin_area = Area.ORGANIZATION
+    audit_fields = ("name", "location", "trunk_type", "address", "port", "domain", "transport",
+                    "max_concurrent_calls", "dual_identity_support_enabled", "p_charge_info_support_policy")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="trunk_name_unique_in_org",
+                                    violation_error_message=_("A trunk with this name already exists.")),
+        ]
+
+    def save(self, *args, **kwargs):
+        if not self.sip_username:
+            self.sip_username = f"{self.otg_dtg_id}_lgu"
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_registering(self) -> bool:
+        return self.trunk_type == TrunkType.REGISTERING
+
+    @property
+    def line_port(self) -> str:
+        return f"{self.sip_username}@{self.organization.sip_domain}"
+
+
+class RouteGroup(OrgOwned):
+    """Trunks, by priority, that share a location's PSTN traffic (the lower the number the earlier tried)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    trunks = models.ManyToManyField(Trunk, through="RouteGroupMember", related_name="route_groups")
+
+    admin_area = Area.ORGANIZATION
+    location_path = None
+    audit_fields = ("name", "trunks")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="route_group_name_unique_in_org",
+                                    violation_error_message=_("A route group with this name already exists.")),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RouteGroupMember(models.Model):
+    route_group = models.ForeignKey(RouteGroup, on_delete=models.CASCADE, related_name="members")
+    trunk = models.ForeignKey(Trunk, on_delete=models.PROTECT, related_name="memberships")
+    priority = models.PositiveSmallIntegerField(_("priority"))
+
+    class Meta:
+        ordering = ["priority", "trunk__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["route_group", "trunk"], name="route_group_trunk_once"),
+            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=10), name="route_group_priority_1_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trunk} ({self.priority})"
+
+
+class LocationPstn(OrgOwned):
+    """A location's premises PSTN connection: one trunk or one route group (no row: no PSTN connection)."""
+
+    location = models.OneToOneField("controlhub.Location", on_delete=models.CASCADE, related_name="pstn",
+                                    verbose_name=_("location"))
+    trunk = models.ForeignKey(Trunk, null=True, blank=True, on_delete=models.PROTECT, related_name="pstn_locations",
+                              verbose_name=_("trunk"))
+    route_group = models.ForeignKey(RouteGroup, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="pstn_locations", verbose_name=_("route group"))
+
+    admin_area = Area.LOCATIONS
+    audit_fields = ("trunk", "route_group")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(trunk__isnull=False, route_group__isnull=True)
+                                   | Q(trunk__isnull=True, route_group__isnull=False),
+                                   name="location_pstn_trunk_or_route_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.trunk or self.route_group}"
+
+    @property
+    def route(self):
+        return self.trunk or self.route_group
+
+    def trunks_by_priority(self) -> list[Trunk]:
+        if self.trunk_id:
+            return [self.trunk]
+        return [m.trunk for m in self.route_group.members.select_related("trunk").order_by("priority", "trunk__name")]

@@ -8,7 +8,7 @@ from controlhub.models import Location, Organization
 from controlhub.sync import ENGINE, NotConfigured, Pusher, PushFailed, TargetKey, register_keys, register_pusher
 from users.models import Person, Workspace
 
-from .models import Line, Number
+from .models import Line, LocationPstn, Number, RouteGroup, Trunk
 
 
 def engine_key(organization_id) -> TargetKey:
@@ -56,7 +56,7 @@ class EnginePusher(Pusher):
 
 
 def register() -> None:
-    for model in (Line, Number, Location, Organization):
+    for model in (Line, Number, Location, Organization, Trunk, RouteGroup, LocationPstn):
         register_keys(model, _org_of)
     for model in (Person, Workspace):
         register_keys(model, _owner)

@@ -5,6 +5,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from controlhub.portal.shortcuts import (
     actor,
     attach_errors,
     may,
+    may_change,
     paginate,
     portal_view,
     require_change,
@@ -29,13 +31,33 @@ from .actions import (
     add_number_range,
     assign_calling,
     create_calling_person,
+    create_route_group,
+    create_trunk,
+    delete_route_group,
+    delete_trunk,
     remove_calling,
     remove_numbers,
+    set_location_pstn_connection,
     set_main_number,
     set_numbers_state,
+    trunk_users,
+    update_route_group,
+    update_trunk,
 )
-from .forms import CallingForm, NumberBulkForm, NumberFilterSet, NumberRangeForm, PersonCreateForm, free_number_choices
-from .models import Line, Number, NumberState
+from .forms import (
+    CallingForm,
+    LocationPstnForm,
+    NumberBulkForm,
+    NumberFilterSet,
+    NumberRangeForm,
+    PersonCreateForm,
+    RouteGroupForm,
+    TrunkEditForm,
+    TrunkForm,
+    free_number_choices,
+)
+from .gateways import cube_config, cube_parameters, trunk_status
+from .models import Line, LocationPstn, Number, NumberState, RouteGroup, Trunk
 
 # --------------------------------------------------------------------------------------------- numbers
 
@@ -236,3 +258,156 @@ def workspace_calling(request, pk):
 def workspace_calling_remove(request, pk):
     return _remove_calling(request, _workspace(request, pk), reverse("users:workspace_detail", kwargs={"pk": pk}))
 
+
+
+# --------------------------------------------------------------------------------------------- local gateways
+
+
+@require_safe
+@portal_view(Area.ORGANIZATION)
+def trunk_list(request):
+    trunks = scoped(request, Trunk).select_related("location").annotate(
+        location_count=Count("pstn_locations", distinct=True), group_count=Count("memberships", distinct=True))
+    page = paginate(request, trunks.order_by("name"), size=100)
+    groups = scoped(request, RouteGroup).annotate(trunk_count=Count("members", distinct=True),
+                                                  location_count=Count("pstn_locations", distinct=True))
+    return render(request, "calling/trunk_list.html", {
+        "page": page, "route_groups": groups.order_by("name")[:200],
+        "can_add": may(request.user, Area.ORGANIZATION, "create"),
+        "can_change": may(request.user, Area.ORGANIZATION, CHANGE)})
+
+
+@portal_view(Area.ORGANIZATION)
+def trunk_add(request):
+    require_change(request, model=Trunk, action="create")
+    form = TrunkForm(request.POST or None, account=request.user, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            trunk = create_trunk(actor(request), request.organization, **form.action_data())
+        except ValidationError as exc:
+            attach_errors(form, exc, model=Trunk)
+        else:
+            messages.success(request, _("Trunk %(name)s was added.") % {"name": trunk.name})
+            return redirect("calling:trunk_detail", pk=trunk.pk)
+    return render(request, "calling/trunk_form.html", {"form": form, "adding": True})
+
+
+def _trunk(request, pk) -> Trunk:
+    return visible_or_404(request, Trunk, Trunk.objects.select_related("location", "organization"), pk=pk)
+
+
+@require_safe
+@portal_view(Area.ORGANIZATION)
+def trunk_detail(request, pk):
+    trunk = _trunk(request, pk)
+    return render(request, "calling/trunk_detail.html", {
+        "trunk": trunk, "cube": cube_parameters(trunk), "config": cube_config(trunk), "status": trunk_status(trunk),
+        "used_by": trunk_users(trunk), "can_change": may_change(request, trunk),
+        "can_delete": may_change(request, trunk, "delete")})
+
+
+@portal_view(Area.ORGANIZATION)
+def trunk_edit(request, pk):
+    trunk = _trunk(request, pk)
+    require_change(request, trunk)
+    initial = {"name": trunk.name, "port": trunk.port, "transport": trunk.transport,
+               "max_concurrent_calls": trunk.max_concurrent_calls,
+               "dual_identity_support_enabled": trunk.dual_identity_support_enabled}
+    form = TrunkEditForm(request.POST or None, initial=initial, trunk=trunk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_trunk(actor(request), trunk, **form.action_data())
+        except ValidationError as exc:
+            attach_errors(form, exc, model=Trunk)
+        else:
+            messages.success(request, _("Trunk %(name)s was saved.") % {"name": trunk.name})
+            return redirect("calling:trunk_detail", pk=trunk.pk)
+    return render(request, "calling/trunk_form.html", {"form": form, "trunk": trunk})
+
+
+@portal_view(Area.ORGANIZATION)
+def trunk_delete(request, pk):
+    trunk = _trunk(request, pk)
+    require_change(request, trunk, action="delete")
+    detail_url = reverse("calling:trunk_detail", kwargs={"pk": pk})
+    error = None
+    if request.method == "POST":
+        try:
+            delete_trunk(actor(request), trunk)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Trunk %(name)s was deleted.") % {"name": trunk.name})
+            return redirect("calling:trunk_list")
+    return render(request, "portal/confirm_delete.html", {
+        "object": trunk, "kind": _("trunk"), "error": error, "cancel_url": detail_url,
+        "title": _("Delete trunk %(name)s") % {"name": trunk.name},
+        "explanation": _("The gateway can no longer register or carry calls."),
+        "confirm_label": _("Delete trunk"),
+    })
+
+
+@portal_view(Area.LOCATIONS)
+def location_pstn(request, pk):
+    """Choose a location's PSTN connection: a trunk or a route group of the organisation."""
+    location = visible_or_404(request, Location, pk=pk)
+    require_change(request, location)
+    current = LocationPstn.objects.filter(location=location).select_related("trunk", "route_group").first()
+    form = LocationPstnForm(request.POST or None, organization=request.organization,
+                            initial={"connection": LocationPstnForm.key_of(current.route if current else None)})
+    detail_url = reverse("portal:location_detail", kwargs={"pk": pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            set_location_pstn_connection(actor(request), location, form.route())
+        except ValidationError as exc:
+            attach_errors(form, exc, {"premiseRouteId": "connection"})
+        else:
+            messages.success(request, _("The PSTN connection of %(name)s was saved.") % {"name": location.name})
+            return redirect(detail_url)
+    return render(request, "calling/location_pstn_form.html", {"form": form, "location": location,
+                                                               "detail_url": detail_url})
+
+
+@portal_view(Area.ORGANIZATION)
+def route_group_form(request, pk=None):
+    """Add (no pk) or edit a route group: its name and its trunks' priorities."""
+    group = visible_or_404(request, RouteGroup, pk=pk) if pk else None
+    if group is None:
+        require_change(request, model=RouteGroup, action="create")
+    else:
+        require_change(request, group)
+    form = RouteGroupForm(request.POST or None, organization=request.organization, group=group,
+                          initial={"name": group.name if group else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            if group is None:
+                group = create_route_group(actor(request), request.organization, name=form.cleaned_data["name"],
+                                           members=form.members())
+            else:
+                update_route_group(actor(request), group, name=form.cleaned_data["name"], members=form.members())
+        except ValidationError as exc:
+            attach_errors(form, exc, {"local_gateways": "__all__"}, model=RouteGroup)
+        else:
+            messages.success(request, _("Route group %(name)s was saved.") % {"name": group.name})
+            return redirect("calling:trunk_list")
+    return render(request, "calling/route_group_form.html", {"form": form, "group": group})
+
+
+@portal_view(Area.ORGANIZATION)
+def route_group_delete(request, pk):
+    group = visible_or_404(request, RouteGroup, pk=pk)
+    require_change(request, group, action="delete")
+    error = None
+    if request.method == "POST":
+        try:
+            delete_route_group(actor(request), group)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Route group %(name)s was deleted.") % {"name": group.name})
+            return redirect("calling:trunk_list")
+    return render(request, "portal/confirm_delete.html", {
+        "object": group, "kind": _("route group"), "error": error, "cancel_url": reverse("calling:trunk_list"),
+        "title": _("Delete route group %(name)s") % {"name": group.name},
+        "explanation": _("Its trunks are kept."), "confirm_label": _("Delete route group"),
+    })

@@ -164,6 +164,7 @@ def delete_location(actor: Actor, location: Location) -> None:
         _("workspaces"): location.workspaces.count(),
         _("phone numbers"): location.numbers.count(),
         _("devices"): location.devices.count(),
+        _("local gateways"): location.trunks.count(),
     }
     blocking = ", ".join(f"{count} {what}" for what, count in in_use.items() if count)
     if blocking:

@@ -25,11 +25,12 @@ from controlhub.models import Location
 
 from ..actions import set_main_number
 from ..models import Number
+from .pstn import location_connection, set_connection
 
 
 def calling_locations(queryset):
     main = Prefetch("numbers", queryset=Number.objects.filter(is_main=True), to_attr="main_numbers")
-    return queryset.select_related("organization").prefetch_related(main)
+    return queryset.select_related("organization", "pstn").prefetch_related(main)
 
 
 def telephony_location_body(location: Location) -> dict:
@@ -42,6 +43,7 @@ def telephony_location_body(location: Location) -> dict:
         "routingPrefix": location.routing_prefix,
         "outsideDialDigit": location.outside_dial_digit,
         "defaultDomain": location.organization.sip_domain,
+        **({"connection": connection} if (connection := location_connection(location)) else {}),
     }
 
 
@@ -55,7 +57,8 @@ class TelephonyLocationIn(serializers.Serializer):
     callingLineId = CallingLineIdIn(required=False, allow_null=True)
     routingPrefix = serializers.CharField(max_length=7, required=False, allow_null=True, allow_blank=True)
     outsideDialDigit = serializers.CharField(max_length=1, required=False, allow_null=True, allow_blank=True)
-    # connection, externalCallerIdName, chargeNumber, … are accepted and not kept by this server.
+    connection = serializers.DictField(required=False, allow_null=True)   # {type TRUNK|ROUTE_GROUP, id}
+    # externalCallerIdName, chargeNumber, … are accepted and not kept by this server.
 
 
 class EnableCallingIn(serializers.Serializer):
@@ -71,6 +74,7 @@ class TelephonyLocationOut(serializers.Serializer):
     routingPrefix = serializers.CharField(required=False)
     outsideDialDigit = serializers.CharField(required=False)
     defaultDomain = serializers.CharField()
+    connection = serializers.DictField(required=False, allow_null=True, help_text="{type TRUNK|ROUTE_GROUP, id}")
 
 
 class TelephonyLocationListOut(serializers.Serializer):
@@ -147,6 +151,10 @@ class TelephonyLocationDetailView(WebexAPIView):
                     set_main_number(actor, location, calling_line["phoneNumber"] or None)
                 except DjangoValidationError as exc:
                     raise ValidationError({"callingLineId.phoneNumber": exc.messages}) from exc
+            connection = data.get("connection") or {}
+            if connection.get("id"):
+                set_connection(actor, location, str(connection.get("type") or ""), str(connection["id"]),
+                               "connection.id")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,7 +12,8 @@ unreachable, timeouts) or another `EngineError` (the engine refused) instead of 
 
     engine = get_engine()
     result = engine.push_organization(org.pk)        # lines, credentials, routes, locations' dial plans
-    engine.set_location_gateway(location.pk, "127.0.0.1", 5080)   # until the Trunk model calls it
+    engine.set_location_gateway(location.pk, "127.0.0.1", 5080)   # a gateway by hand, for a location without
+                                                                  # a PSTN connection (trunks are pushed)
     engine.remove_organization(org.pk)
     engine.reload()                                  # debounced; pushes already request it when needed
 """

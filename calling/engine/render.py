@@ -11,7 +11,11 @@ engine-neutral; calling/engine/kamailio.py maps them onto Kamailio's tables (dep
 - **routes** inside the organisation: extension, ESN (the location's routing prefix + extension) and +E.164
   number (active numbers only) -> line;
 - per **location**: country, routing prefix, outside dial digit, and dial-plan rules that normalise what its
-  users dial to +E.164.
+  users dial to +E.164;
+- per location with a PSTN connection: its **gateways** in priority order (the trunk, or a route group's trunks).
+  A certificate-based trunk is a SIP URI (address:port;transport); a registering trunk is its AOR, which the
+  adapter resolves to the gateway's registered contact. A registering trunk also gets a credential and a line
+  (its `sip_username`) so it can register with the generated password.
 """
 from __future__ import annotations
 
@@ -101,6 +105,27 @@ class DialplanRule:
     attrs: str
 
 
+@dataclass(frozen=True)
+class GatewayRow:
+    """One gateway of a location: `uri` for certificate-based trunks, `aor_user` (registered contact) otherwise."""
+
+    trunk_key: str
+    uri: str | None = None
+    aor_user: str | None = None
+
+
+@dataclass(frozen=True)
+class TrunkInfo:
+    key: str
+    location_key: str
+    registering: bool
+    sip_username: str = ""
+    password: str = ""
+    address: str = ""
+    port: int | None = None
+    transport: str = "tls"
+
+
 @dataclass
 class DesiredState:
     org_key: str
@@ -110,6 +135,7 @@ class DesiredState:
     routes: list[RouteRow] = field(default_factory=list)
     credentials: list[CredentialRow] = field(default_factory=list)
     dialplans: dict[str, list[DialplanRule]] = field(default_factory=dict)   # location key -> rules
+    gateways: dict[str, list[GatewayRow]] = field(default_factory=dict)      # location key -> by priority
 
 
 # --------------------------------------------------------------------------------------------- dial plan
@@ -185,9 +211,18 @@ def digest_hashes(auth_id: str, domain: str, password: str) -> tuple[str, str]:
 
 
 def render(org_key: str, domain: str, locations: list[LocationInfo], lines: list[LineInfo],
-           appearances: list[AppearanceInfo]) -> DesiredState:
-    """The whole desired engine state of one organisation from plain values (no database)."""
+           appearances: list[AppearanceInfo], trunks: list[TrunkInfo] = (),
+           connections: dict[str, list[str]] | None = None) -> DesiredState:
+    """The whole desired engine state of one organisation from plain values (no database).
+
+    `connections` maps a location key to its PSTN connection's trunk keys, in priority order.
+    """
     state = DesiredState(org_key=str(org_key), domain=domain)
+    trunks_by_key = {t.key: t for t in trunks}
+    registering = [t for t in trunks if t.registering]
+    lines = list(lines) + [LineInfo(t.sip_username, t.location_key) for t in registering]
+    appearances = list(appearances) + [AppearanceInfo(t.sip_username, t.password, t.sip_username)
+                                       for t in registering]
     by_key = {loc.key: loc for loc in locations}
     for loc in sorted(locations, key=lambda x: x.key):
         state.locations.append(LocationRow(loc.key, domain, loc.country.upper(), loc.routing_prefix or "",
@@ -219,12 +254,31 @@ def render(org_key: str, domain: str, locations: list[LocationInfo], lines: list
             continue
         ha1, ha1b = digest_hashes(app.auth_id, domain, app.password)
         state.credentials.append(CredentialRow(app.auth_id, domain, ha1, ha1b, app.line_user))
+    for location_key, trunk_keys in sorted((connections or {}).items()):
+        if location_key not in by_key:
+            continue
+        rows = []
+        for trunk_key in trunk_keys:
+            trunk = trunks_by_key.get(trunk_key)
+            if trunk is None:
+                continue
+            if trunk.registering:
+                rows.append(GatewayRow(trunk.key, aor_user=trunk.sip_username))
+            else:
+                from .kamailio import gateway_destination
+
+                try:
+                    rows.append(GatewayRow(trunk.key, uri=gateway_destination(trunk.address, trunk.port or 5061,
+                                                                              trunk.transport)))
+                except ValueError as exc:
+                    log.warning("%s: trunk %s not routed: %s", domain, trunk.key, exc)
+        state.gateways[location_key] = rows
     return state
 
 
 def desired_state(organization_id) -> DesiredState | None:
     """Read one organisation's lines, numbers, locations and device appearances; None when it does not exist."""
-    from calling.models import Line, NumberState
+    from calling.models import Line, LocationPstn, NumberState, Trunk
     from controlhub.models import Location, Organization
     from devices.models import DeviceLine
 
@@ -239,7 +293,11 @@ def desired_state(organization_id) -> DesiredState | None:
     appearances = [AppearanceInfo(auth_id, password, sip_user) for auth_id, password, sip_user in
                    DeviceLine.objects.filter(line__organization=org)
                    .values_list("auth_id", "auth_password", "line__sip_user")]
-    return render(str(org.pk), org.sip_domain, locations, lines, appearances)
+    trunks = [TrunkInfo(str(t.pk), str(t.location_id), t.is_registering, t.sip_username, t.password, t.address,
+                        t.port, t.transport) for t in Trunk.objects.filter(organization=org)]
+    connections = {str(pstn.location_id): [str(t.pk) for t in pstn.trunks_by_priority()]
+                   for pstn in LocationPstn.objects.filter(organization=org).select_related("trunk", "route_group")}
+    return render(str(org.pk), org.sip_domain, locations, lines, appearances, trunks, connections)
 
 
 # The adapter contract's name for it: the whole desired engine state of an organisation.

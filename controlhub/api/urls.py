@@ -1,12 +1,12 @@
 """The `/v1` URL map: Webex paths (reference/webex-api.md §7), so wxc-sdk works by changing only its base URL."""
 from django.http import Http404
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from calling.api import locations as calling_locations
-from calling.api import numbers
+from calling.api import numbers, pstn
 from devices.api import devices, members
 from devices.api import provisioning as device_provisioning
 from users.api import licenses, people, workspaces
@@ -52,6 +52,19 @@ urlpatterns = [
     # wxc-sdk 1.41 drops `telephony/config/locations/` from this one call (reference/webex-api.md §1)
     path("<str:location_id>/actions/modifyAnnouncementLanguage/invoke",
          calling_locations.AnnouncementLanguageSdkPathView.as_view(), name="api-tc-location-announcement-language-sdk"),
+    # local gateways and a location's PSTN connection
+    path(f"{TC}/premisePstn/trunks", pstn.TrunkListView.as_view(), name="api-tc-trunks"),
+    path(f"{TC}/premisePstn/trunks/trunkTypes", pstn.TrunkTypesView.as_view(), name="api-tc-trunk-types"),
+    path(f"{TC}/premisePstn/trunks/<str:trunk_id>", pstn.TrunkDetailView.as_view(), name="api-tc-trunk"),
+    path(f"{TC}/premisePstn/trunks/<str:trunk_id>/usage", pstn.TrunkUsageView.as_view(), name="api-tc-trunk-usage"),
+    path(f"{TC}/premisePstn/routeGroups", pstn.RouteGroupListView.as_view(), name="api-tc-route-groups"),
+    path(f"{TC}/premisePstn/routeGroups/<str:rg_id>", pstn.RouteGroupDetailView.as_view(), name="api-tc-route-group"),
+    path(f"{TC}/premisePstn/routeGroups/<str:rg_id>/usage", pstn.RouteGroupUsageView.as_view(),
+         name="api-tc-route-group-usage"),
+    path("telephony/pstn/locations/<str:location_id>/connection", pstn.ConnectionView.as_view(),
+         name="api-pstn-connection"),
+    path("telephony/pstn/locations/<str:location_id>/connectionOptions", pstn.ConnectionOptionsView.as_view(),
+         name="api-pstn-connection-options"),
     # numbers
     path(f"{TC}/numbers", numbers.NumberListView.as_view(), name="api-tc-numbers"),
     path(f"{L}/numbers", numbers.LocationNumbersView.as_view(), name="api-tc-location-numbers"),
@@ -67,9 +80,9 @@ urlpatterns = [
     path("devices/<str:device_id>", devices.DeviceDetailView.as_view(), name="api-device"),
     path(f"{TC}/devices/actions/validateMacs/invoke", devices.ValidateMacsView.as_view(),
          name="api-tc-validate-macs"),
+    path(f"{TC}/devices/<str:device_id>/members", members.DeviceMembersView.as_view(), name="api-tc-device-members"),
     path(f"{TC}/devices/<str:device_id>/provisioning", device_provisioning.DeviceProvisioningView.as_view(),
          name="api-tc-device-provisioning"),
-    path(f"{TC}/devices/<str:device_id>/members", members.DeviceMembersView.as_view(), name="api-tc-device-members"),
     path(f"{TC}/devices/<str:device_id>/availableMembers", members.AvailableMembersView.as_view(),
          name="api-tc-device-available-members"),
     path(f"{TC}/people/<str:person_id>/devices", members.PersonDevicesView.as_view(), name="api-tc-person-devices"),
