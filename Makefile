@@ -34,6 +34,11 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps system-deps services
 	$(BIN)/ruff check .
 	DATABASE_URL=$(PG_URL) $(BIN)/python manage.py makemigrations --check --dry-run -v0
+	@echo "embedded mode (what make run does): migrate and seed a fresh SQLite database"
+	@rm -f var/embedded-check.sqlite3
+	DATABASE_URL=sqlite:///var/embedded-check.sqlite3 $(BIN)/python manage.py migrate -v0
+	DATABASE_URL=sqlite:///var/embedded-check.sqlite3 $(BIN)/python manage.py seed_demo > /dev/null
+	@rm -f var/embedded-check.sqlite3
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
 ## make up / make down: the whole stack on 127.0.0.1 (gunicorn, Celery worker + beat, provisioning, Kamailio)

@@ -120,9 +120,12 @@ def bump(objects: Iterable) -> None:
     now = timezone.now()
     params: list = []
     rows = []
+    # Raw SQL, so values are prepared as Django would for this database (SQLite keeps UUIDs as 32 hex digits).
+    org_field = SyncTarget._meta.get_field("organization")
     for (target, key), tk in by_key.items():
         rows.append("(%s, %s, %s, 1, 0, 'PENDING', 0, '', %s)")
-        params += [target, key, str(tk.organization_id) if tk.organization_id else None, now]
+        params += [target, key, org_field.get_db_prep_value(tk.organization_id, connection),
+                   org_field.model._meta.get_field("updated").get_db_prep_value(now, connection)]
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT.format(values=", ".join(rows)), params)
         versions = {(target, key): (pk, version) for pk, target, key, version in cursor.fetchall()}
