@@ -29,3 +29,5 @@ def send_welcome_mail(person_id: str) -> bool:
     body = render_to_string("users/mail/welcome.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email])
     return True
+
+from users.bulk import tasks as bulk_tasks  # noqa: E402,F401  (register the CSV import tasks with the worker)

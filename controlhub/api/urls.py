@@ -38,6 +38,7 @@ urlpatterns = [
     path("organizations/<str:org_id>", organizations.OrganizationDetailView.as_view(), name="api-organization"),
     path("people", people.PeopleView.as_view(), name="api-people"),
     path("people/me", people.MeView.as_view(), name="api-people-me"),
+    path("", include("users.bulk.api_urls")),
     path("people/<str:person_id>", people.PersonDetailView.as_view(), name="api-person"),
     path("licenses", licenses.LicenseListView.as_view(), name="api-licenses"),
     path("licenses/users", licenses.AssignLicensesView.as_view(), name="api-licenses-users"),

@@ -67,4 +67,5 @@ urlpatterns = [
     path("", include((users_patterns, "users"))),
     path("", include((calling_patterns, "calling"))),
     path("", include((devices_patterns, "devices"))),
+    path("", include("users.bulk.urls")),
 ]

@@ -1,0 +1,248 @@
+"""Users CSV import as a Job: upload → validate (preview) → confirm → apply in batches → error report.
+
+Portal, `/v1` and the `import_users` command all go through these functions; the work itself runs in Celery
+tasks (`tasks.py`), which read and write the Job row so progress survives a closed browser.
+"""
+import csv
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from controlhub.actions import Actor
+from controlhub.models import ACTIVE_JOB_STATES, AuditSource, Job, JobState, Organization
+from devices.models import Device
+from users.models import Person
+
+from . import columns as C
+from .apply import apply_plans
+from .parse import ParsedFile, parse_csv
+from .phones import KIND as PHONES_KIND
+from .phones import apply_phones, validate_phones
+from .validate import CREATE, ERROR, MODES, UPDATE, Validation, validate
+
+KIND = "users.csv_import"
+MAX_BYTES = getattr(settings, "CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+MAX_ROWS = getattr(settings, "CSV_IMPORT_MAX_ROWS", 100_000)
+BATCH_SIZE = getattr(settings, "CSV_IMPORT_BATCH_SIZE", 2000)
+STALE_AFTER = timezone.timedelta(minutes=10)
+
+
+class JobRefused(Exception):
+    """An import that cannot start or continue, with the reason to show."""
+
+
+def files_dir() -> Path:
+    path = Path(settings.JOB_FILES_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def too_large_message(size: int) -> str:
+    return _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.") % {
+        "size": round(size / 1024 / 1024, 1), "limit": round(MAX_BYTES / 1024 / 1024)}
+
+
+def may_import(account, org: Organization, kind: str = KIND) -> bool:
+    """Whether the account may add users (or phones) in this organisation: the import's right, for every door."""
+    if account is None or account.is_superuser:
+        return True
+    area = Device.admin_area if kind == PHONES_KIND else Person.admin_area
+    return any(g.allows(area, "create") and (g.organization_id == org.pk or (
+        g.partner_id is not None and g.partner_id == org.partner_id)) for g in account.grants)
+
+
+def start_import(org: Organization, account, upload, *, name: str, mode: str,
+                 source: str = AuditSource.UI, background: bool = True, kind: str = KIND) -> Job:
+    """Store the file and queue its validation. `upload` is bytes or a file object (Django's UploadedFile)."""
+    if not may_import(account, org, kind):
+        raise PermissionDenied(_("Your administrator role does not allow importing users."))
+    size = len(upload) if isinstance(upload, bytes) else getattr(upload, "size", None)
+    if size is not None and size > MAX_BYTES:
+        raise JobRefused(too_large_message(size))
+    if kind == KIND and mode not in MODES:
+        raise JobRefused(_("Choose a mode: %(modes)s.") % {"modes": ", ".join(MODES)})
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(organization=org, kind=kind, created_by=account, source_name=name[:255],
+                                     options={"mode": mode, "source": source})
+    except IntegrityError:
+        active = Job.objects.filter(organization=org, kind=kind, state__in=ACTIVE_JOB_STATES).first()
+        raise JobRefused(_("Another import of this kind is still %(state)s in this organization (%(file)s); "
+                           "finish, cancel or discard it on the Tasks page first.")
+                         % {"state": active.get_state_display().lower() if active else "",
+                            "file": active.source_name if active else ""}) from None
+    path = files_dir() / f"{job.pk}.csv"
+    with open(path, "wb") as out:
+        if isinstance(upload, bytes):
+            out.write(upload)
+        else:
+            for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(1 << 20), b""):
+                out.write(chunk)
+    job.input_file = path.name
+    job.save(update_fields=["input_file", "updated"])
+    if background:
+        from .tasks import validate_import
+
+        transaction.on_commit(lambda: validate_import.delay(str(job.pk)))
+    return job
+
+
+def confirm(job: Job, background: bool = True) -> None:
+    """Start applying a validated import (READY → RUNNING)."""
+    if not Job.objects.filter(pk=job.pk, state=JobState.READY).update(state=JobState.RUNNING,
+                                                                       updated=timezone.now()):
+        raise JobRefused(_("This import is not waiting for confirmation."))
+    if background:
+        from .tasks import apply_import
+
+        transaction.on_commit(lambda: apply_import.delay(str(job.pk)))
+
+
+def cancel(job: Job) -> None:
+    """Discard a job not yet applying; ask a running one to stop after its current batch."""
+    now = timezone.now()
+    if Job.objects.filter(pk=job.pk, state__in=(JobState.QUEUED, JobState.VALIDATING, JobState.READY)).update(
+            state=JobState.CANCELLED, finished=now, updated=now, message=_("Discarded before applying.")):
+        return
+    # A job whose worker died makes no progress: let it go, or it would block the organisation's imports forever.
+    if Job.objects.filter(pk=job.pk, state__in=(JobState.RUNNING, JobState.CANCELLING),
+                          updated__lt=now - STALE_AFTER).update(
+            state=JobState.FAILED, finished=now, updated=now,
+            message=_("Stopped: no progress for %(minutes)s minutes (the worker stopped). Rows applied so far stay "
+                      "applied; import the file again to finish.") % {"minutes": STALE_AFTER.seconds // 60}):
+        return
+    if not Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(state=JobState.CANCELLING, updated=now):
+        if Job.objects.filter(pk=job.pk, state=JobState.CANCELLING).exists():
+            raise JobRefused(_("This job is already stopping after its current batch."))
+        raise JobRefused(_("This job has already finished."))
+
+
+# --------------------------------------------------------------------------------------------- the work
+
+
+def _read(job: Job) -> ParsedFile:
+    data = (files_dir() / job.input_file).read_bytes()
+    if len(data) > MAX_BYTES:
+        from .parse import FileProblem
+
+        raise FileProblem(too_large_message(len(data)))
+    return parse_csv(data)
+
+
+def run_validation(job: Job) -> tuple[ParsedFile | None, Validation]:
+    from .parse import FileProblem
+
+    try:
+        parsed = _read(job)
+    except FileProblem as exc:
+        return None, Validation([str(exc)], [])
+    if len(parsed.frame) > MAX_ROWS:
+        return parsed, Validation([_("The file has %(n)s rows; at most %(max)s users per file.")
+                                   % {"n": len(parsed.frame), "max": MAX_ROWS}], [])
+    validator = validate_phones if job.kind == PHONES_KIND else validate
+    return parsed, validator(job.organization, parsed, job.options.get("mode", MODES[0]), account=job.created_by)
+
+
+def validate_job(job: Job) -> Job:
+    """Validate a queued import and store its preview; READY when it can be applied."""
+    if not Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(state=JobState.VALIDATING):
+        return job
+    parsed, validation = run_validation(job)
+    fields = {"counts": validation.counts, "preview": validation.preview(), "total": len(validation.plans),
+              "updated": timezone.now()}
+    if validation.file_errors:
+        fields.update(state=JobState.FAILED, message="\n".join(validation.file_errors), finished=timezone.now())
+    else:
+        fields.update(state=JobState.READY, error_file=write_error_report(job, parsed, validation.plans))
+    Job.objects.filter(pk=job.pk, state=JobState.VALIDATING).update(**fields)
+    job.refresh_from_db()
+    return job
+
+
+def apply_job(job: Job) -> Job:
+    """Validate again (the organisation may have changed since the preview) and apply valid rows in batches."""
+    job.refresh_from_db()
+    if job.state != JobState.RUNNING:
+        return job
+    started = timezone.now()
+    Job.objects.filter(pk=job.pk).update(started=started)
+    parsed, validation = run_validation(job)
+    if validation.file_errors:
+        Job.objects.filter(pk=job.pk).update(state=JobState.FAILED, message="\n".join(validation.file_errors),
+                                             finished=timezone.now())
+        job.refresh_from_db()
+        return job
+    counts = validation.counts
+    todo = [p for p in validation.plans if p.kind in (CREATE, UPDATE)]
+    applied = {CREATE: 0, UPDATE: 0}
+    actor = Actor(account=job.created_by, source=AuditSource.CSV)
+    Job.objects.filter(pk=job.pk).update(total=len(todo), done=0, counts={**counts, "applied": applied})
+    state, done = JobState.SUCCEEDED, 0
+    for start in range(0, len(todo), BATCH_SIZE):
+        batch = todo[start:start + BATCH_SIZE]
+        failed = (apply_phones if job.kind == PHONES_KIND else apply_plans)(actor, job.organization, batch)
+        for plan, reason in failed:
+            plan.kind = ERROR
+            plan.error(None, reason)
+        for plan in batch:
+            if plan.kind != ERROR:
+                applied[plan.kind] += 1
+        done += len(batch)
+        counts = validation.counts
+        Job.objects.filter(pk=job.pk).update(done=done, counts={**counts, "applied": applied},
+                                             updated=timezone.now())
+        if Job.objects.filter(pk=job.pk, state=JobState.CANCELLING).exists():
+            state = JobState.CANCELLED
+            break
+    message = _("%(created)s created, %(updated)s updated, %(errors)s rows with errors.") % {
+        "created": applied[CREATE], "updated": applied[UPDATE], "errors": counts[ERROR]}
+    if state == JobState.CANCELLED:
+        message = _("Cancelled after %(done)s of %(total)s rows: ") % {"done": done, "total": len(todo)} + message
+    Job.objects.filter(pk=job.pk).update(
+        state=state, finished=timezone.now(), message=message, counts={**counts, "applied": applied},
+        error_file=write_error_report(job, parsed, validation.plans), preview=validation.preview())
+    job.refresh_from_db()
+    return job
+
+
+def write_error_report(job: Job, parsed: ParsedFile, plans) -> str:
+    """The rows with errors as they were uploaded, plus an `Error` column; fixed, it re-imports as is."""
+    bad = [p for p in plans if p.kind == ERROR]
+    if not bad:
+        return ""
+    keep = [i for i, h in enumerate(parsed.headers) if h.strip().casefold() != C.ERROR.casefold()]
+    path = files_dir() / f"{job.pk}-errors.csv"
+    frame = parsed.frame
+    with open(path, "w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow([parsed.headers[i] for i in keep] + [C.ERROR])
+        for plan in bad:
+            writer.writerow([frame.iat[plan.index, i] for i in keep] + [plan.describe()])
+    return path.name
+
+
+def progress(job: Job) -> dict:
+    """Rows done of total, rows per second and seconds left, for the progress bar."""
+    percent = round(100 * job.done / job.total) if job.total else (100 if job.finished else 0)
+    rate = seconds_left = None
+    if job.started and job.done:
+        elapsed = max((job.finished or timezone.now()) - job.started, timezone.timedelta(seconds=0.001))
+        rate = job.done / elapsed.total_seconds()
+        seconds_left = int((job.total - job.done) / rate) if rate else None
+    return {"percent": percent, "rate": round(rate, 1) if rate else None, "seconds_left": seconds_left}
+
+
+def wait_for(job: Job, states=(JobState.READY, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED),
+             timeout: float = 60) -> Job:
+    """Poll a job until it reaches one of `states` (tests and the management command)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job.refresh_from_db()
+        if job.state in states or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
