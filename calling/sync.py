@@ -15,13 +15,16 @@ def engine_key(organization_id) -> TargetKey:
     return TargetKey(ENGINE, f"org:{organization_id}", organization_id)
 
 
-def _org_of(obj):
-    return [engine_key(obj.pk if isinstance(obj, Organization) else obj.organization_id)]
+def _org_of(objects: list) -> list[list[TargetKey]]:
+    return [[engine_key(o.pk if isinstance(o, Organization) else o.organization_id)] for o in objects]
 
 
-def _owner(obj):
+def _owner(objects: list) -> list[list[TargetKey]]:
     # A person or workspace matters to the engine only through its line (deleting one removes its line).
-    return _org_of(obj) if getattr(obj, "line", None) is not None else []
+    field = "person" if isinstance(objects[0], Person) else "workspace"
+    with_line = set(Line.objects.filter(**{f"{field}__in": [o.pk for o in objects]})
+                    .values_list(f"{field}_id", flat=True))
+    return [[engine_key(o.organization_id)] if o.pk in with_line else [] for o in objects]
 
 
 class EnginePusher(Pusher):

@@ -4,41 +4,62 @@ Its unit of pushing is one phone's file, keyed by organisation key and MAC (not 
 device's file can still be removed after its row is gone.
 """
 import logging
+from collections import defaultdict
 
 from calling.models import Line
 from calling.sync import engine_key
-from controlhub.models import Location
+from controlhub.models import Location, Organization
 from controlhub.sync import PROVISIONING, NotConfigured, Pusher, PushFailed, TargetKey, register_keys, register_pusher
 from users.models import Person, Workspace
 
-from .models import Device
+from .models import Device, DeviceLine
 
 log = logging.getLogger(__name__)
 
 
-def device_key(device: Device) -> TargetKey:
-    return TargetKey(PROVISIONING, f"device:{device.organization.provisioning_key}/{device.mac}",
-                     device.organization_id)
+def phone_file_key(provisioning_key: str, mac: str, organization_id) -> TargetKey:
+    return TargetKey(PROVISIONING, f"device:{provisioning_key}/{mac}", organization_id)
 
 
-def _device(device: Device):
+def _device(devices: list[Device]) -> list[list[TargetKey]]:
     # Its file, and the engine (its appearances' digest credentials live there).
-    return [device_key(device), engine_key(device.organization_id)]
+    keys = dict(Organization.objects.filter(pk__in={d.organization_id for d in devices})
+                .values_list("pk", "provisioning_key"))
+    return [[phone_file_key(keys[d.organization_id], d.mac, d.organization_id), engine_key(d.organization_id)]
+            for d in devices]
 
 
-def _devices_showing_line(line: Line):
-    devices = Device.objects.filter(lines__line=line).select_related("organization").distinct()
-    return [device_key(d) for d in devices]
+def _files_by(group_field: str, **condition) -> dict:
+    """group value -> phone file keys of the devices matching `condition`, in one query."""
+    found: dict = defaultdict(set)
+    rows = (DeviceLine.objects.filter(**condition)
+            .values_list(group_field, "device__organization__provisioning_key", "device__mac",
+                         "device__organization_id"))
+    for group, org_key, mac, org_id in rows:
+        found[group].add(phone_file_key(org_key, mac, org_id))
+    return found
 
 
-def _devices_of_owner(owner):
-    line = getattr(owner, "line", None)
-    return _devices_showing_line(line) if line is not None else []
+def _devices_showing_line(lines: list[Line]) -> list[set[TargetKey]]:
+    found = _files_by("line_id", line__in=[line.pk for line in lines])
+    return [found.get(line.pk, set()) for line in lines]
 
 
-def _devices_in_location(location: Location):
+def _devices_of_owner(owners: list) -> list[set[TargetKey]]:
+    # a display name or a deletion shows on every phone carrying the owner's line, shared appearances included
+    field = "person" if isinstance(owners[0], Person) else "workspace"
+    found = _files_by(f"line__{field}_id", **{f"line__{field}__in": [o.pk for o in owners]})
+    return [found.get(o.pk, set()) for o in owners]
+
+
+def _devices_in_location(locations: list[Location]) -> list[set[TargetKey]]:
     # time zone and dial plan settings are in every phone file of the location
-    return [device_key(d) for d in location.devices.select_related("organization")]
+    found: dict = defaultdict(set)
+    rows = (Device.objects.filter(location__in=[loc.pk for loc in locations])
+            .values_list("location_id", "organization__provisioning_key", "mac", "organization_id"))
+    for location_id, org_key, mac, org_id in rows:
+        found[location_id].add(phone_file_key(org_key, mac, org_id))
+    return [found.get(loc.pk, set()) for loc in locations]
 
 
 class ProvisioningPusher(Pusher):
