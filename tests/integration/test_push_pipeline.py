@@ -113,7 +113,7 @@ def test_without_an_engine_pushes_say_not_configured_never_synced(org, settings)
 
 @pytest.mark.django_db(transaction=True)
 def test_failed_after_the_limit_and_retry_now(org, settings, monkeypatch):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True   # read by the pipeline itself: no retry gets scheduled
     monkeypatch.setattr(sync, "MAX_ATTEMPTS", 1)
 
     class Broken(sync.Pusher):
@@ -135,7 +135,9 @@ def test_failed_after_the_limit_and_retry_now(org, settings, monkeypatch):
             pass
 
     monkeypatch.setitem(sync._pushers, sync.ENGINE, Working())
-    sync.retry_now([state.sync_target])   # eager: pushes at once
+    # run the queued push here (Celery caches its eager setting, so settings cannot switch it per test)
+    monkeypatch.setattr(sync, "enqueue", lambda keys: [sync.push_now(target, [key]) for target, key in keys])
+    sync.retry_now([state.sync_target])
     assert engine_state(person) == SyncStatus.SYNCED
 
 
