@@ -15,6 +15,7 @@ from controlhub.models import Location
 from controlhub.portal.shortcuts import (
     actor,
     attach_errors,
+    confirm_and_delete,
     may,
     may_change,
     paginate,
@@ -208,22 +209,12 @@ def _calling(request, owner, detail_url: str, template_context: dict):
 
 
 def _remove_calling(request, owner, detail_url: str):
-    require_change(request, owner)
-    error = None
-    if request.method == "POST":
-        try:
-            remove_calling(actor(request), owner)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, _("Calling of %(name)s was removed.") % {"name": owner})
-            return redirect(detail_url)
-    return render(request, "portal/confirm_delete.html", {
-        "object": owner, "kind": _("calling"), "error": error, "cancel_url": detail_url,
-        "title": _("Remove calling of %(name)s") % {"name": owner},
-        "explanation": _("The number and extension are released; the user keeps their other services."),
-        "confirm_label": _("Remove calling"),
-    })
+    return confirm_and_delete(
+        request, owner, remove_calling, kind=_("calling"), action="change",
+        done=_("Calling of %(name)s was removed.") % {"name": owner}, success_url=detail_url, cancel_url=detail_url,
+        title=_("Remove calling of %(name)s") % {"name": owner},
+        explanation=_("The number and extension are released; the user keeps their other services."),
+        confirm_label=_("Remove calling"))
 
 
 def _person(request, pk):
@@ -328,23 +319,12 @@ def trunk_edit(request, pk):
 @portal_view(Area.ORGANIZATION)
 def trunk_delete(request, pk):
     trunk = _trunk(request, pk)
-    require_change(request, trunk, action="delete")
-    detail_url = reverse("calling:trunk_detail", kwargs={"pk": pk})
-    error = None
-    if request.method == "POST":
-        try:
-            delete_trunk(actor(request), trunk)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, _("Trunk %(name)s was deleted.") % {"name": trunk.name})
-            return redirect("calling:trunk_list")
-    return render(request, "portal/confirm_delete.html", {
-        "object": trunk, "kind": _("trunk"), "error": error, "cancel_url": detail_url,
-        "title": _("Delete trunk %(name)s") % {"name": trunk.name},
-        "explanation": _("The gateway can no longer register or carry calls."),
-        "confirm_label": _("Delete trunk"),
-    })
+    return confirm_and_delete(
+        request, trunk, delete_trunk, kind=_("trunk"),
+        done=_("Trunk %(name)s was deleted.") % {"name": trunk.name}, success_url=reverse("calling:trunk_list"),
+        cancel_url=reverse("calling:trunk_detail", kwargs={"pk": pk}),
+        title=_("Delete trunk %(name)s") % {"name": trunk.name},
+        explanation=_("The gateway can no longer register or carry calls."), confirm_label=_("Delete trunk"))
 
 
 @portal_view(Area.LOCATIONS)
@@ -396,18 +376,9 @@ def route_group_form(request, pk=None):
 @portal_view(Area.ORGANIZATION)
 def route_group_delete(request, pk):
     group = visible_or_404(request, RouteGroup, pk=pk)
-    require_change(request, group, action="delete")
-    error = None
-    if request.method == "POST":
-        try:
-            delete_route_group(actor(request), group)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, _("Route group %(name)s was deleted.") % {"name": group.name})
-            return redirect("calling:trunk_list")
-    return render(request, "portal/confirm_delete.html", {
-        "object": group, "kind": _("route group"), "error": error, "cancel_url": reverse("calling:trunk_list"),
-        "title": _("Delete route group %(name)s") % {"name": group.name},
-        "explanation": _("Its trunks are kept."), "confirm_label": _("Delete route group"),
-    })
+    return confirm_and_delete(
+        request, group, delete_route_group, kind=_("route group"),
+        done=_("Route group %(name)s was deleted.") % {"name": group.name},
+        success_url=reverse("calling:trunk_list"), cancel_url=reverse("calling:trunk_list"),
+        title=_("Delete route group %(name)s") % {"name": group.name},
+        explanation=_("Its trunks are kept."), confirm_label=_("Delete route group"))

@@ -13,6 +13,7 @@ from calling.models import Line
 from controlhub.portal.shortcuts import (
     actor,
     attach_errors,
+    confirm_and_delete,
     may,
     may_change,
     paginate,
@@ -163,14 +164,8 @@ def device_lines(request, pk):
 @portal_view(Area.DEVICES)
 def device_delete(request, pk):
     device = _device_or_404(request, pk)
-    require_change(request, device, action="delete")
-    if request.method == "POST":
-        delete_device(actor(request), device)
-        messages.success(request, _("%(device)s was deleted.") % {"device": device})
-        return redirect("devices:device_list")
-    return render(request, "portal/confirm_delete.html", {
-        "object": device, "kind": _("device"),
-        "explanation": _("The phone stops receiving its configuration and its line credentials are revoked."),
-        "cancel_url": reverse("devices:device_detail", kwargs={"pk": device.pk}),
-    })
-
+    return confirm_and_delete(
+        request, device, delete_device, kind=_("device"),
+        done=_("%(device)s was deleted.") % {"device": device}, success_url=reverse("devices:device_list"),
+        cancel_url=reverse("devices:device_detail", kwargs={"pk": device.pk}),
+        explanation=_("The phone stops receiving its configuration and its line credentials are revoked."))

@@ -13,6 +13,7 @@ from calling.actions import change_calling_person_licenses
 from controlhub.portal.shortcuts import (
     actor,
     attach_errors,
+    confirm_and_delete,
     may,
     may_change,
     paginate,
@@ -128,20 +129,10 @@ def person_services(request, pk):
 @portal_view(Area.PEOPLE)
 def person_delete(request, pk):
     person = _person_or_404(request, pk)
-    require_change(request, person, action="delete")
-    error = None
-    if request.method == "POST":
-        try:
-            delete_person(actor(request), person)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, _("%(name)s was deleted.") % {"name": person})
-            return redirect("users:person_list")
-    return render(request, "portal/confirm_delete.html", {
-        "object": person, "kind": _("user"), "error": error,
-        "cancel_url": reverse("users:person_detail", kwargs={"pk": person.pk}),
-    })
+    return confirm_and_delete(
+        request, person, delete_person, kind=_("user"),
+        done=_("%(name)s was deleted.") % {"name": person}, success_url=reverse("users:person_list"),
+        cancel_url=reverse("users:person_detail", kwargs={"pk": person.pk}))
 
 
 # --------------------------------------------------------------------------------------------- workspaces
@@ -214,17 +205,7 @@ def workspace_edit(request, pk):
 @portal_view(Area.WORKSPACES)
 def workspace_delete(request, pk):
     workspace = _workspace_or_404(request, pk)
-    require_change(request, workspace, action="delete")
-    error = None
-    if request.method == "POST":
-        try:
-            delete_workspace(actor(request), workspace)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, _("Workspace %(name)s was deleted.") % {"name": workspace})
-            return redirect("users:workspace_list")
-    return render(request, "portal/confirm_delete.html", {
-        "object": workspace, "kind": _("workspace"), "error": error,
-        "cancel_url": reverse("users:workspace_detail", kwargs={"pk": workspace.pk}),
-    })
+    return confirm_and_delete(
+        request, workspace, delete_workspace, kind=_("workspace"),
+        done=_("%(name)s was deleted.") % {"name": workspace}, success_url=reverse("users:workspace_list"),
+        cancel_url=reverse("users:workspace_detail", kwargs={"pk": workspace.pk}))

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import UniqueConstraint
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from controlhub.actions import Actor
 from controlhub.models import AuditSource
@@ -192,3 +193,24 @@ def tidy_filter_form(form, hide: tuple[str, ...] = ()):
         elif isinstance(field, forms.ChoiceField) and field.choices and list(field.choices)[0][0] == "":
             field.choices = [("", gettext_lazy("All"))] + list(field.choices)[1:]
     return form
+
+
+def confirm_and_delete(request, obj, remove, *, kind: str, done: str, success_url: str, cancel_url: str,
+                       action: str = "delete", **context):
+    """The confirmation page before a destructive action, and the action itself on POST.
+
+    `remove(actor, obj)` is the domain action; its refusal (e.g. "still has phones") is shown on the page and
+    nothing changes. `context` may add title, explanation and confirm_label for the page.
+    """
+    require_change(request, obj, action=action)
+    error = None
+    if request.method == "POST":
+        try:
+            remove(actor(request), obj)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, done)
+            return redirect(success_url)
+    return render(request, "portal/confirm_delete.html", {
+        "object": obj, "kind": kind, "error": error, "cancel_url": cancel_url, **context})

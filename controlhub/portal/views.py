@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -21,6 +22,7 @@ from .middleware import SESSION_KEY
 from .shortcuts import (
     actor,
     attach_errors,
+    confirm_and_delete,
     may,
     may_change,
     paginate,
@@ -162,20 +164,10 @@ def location_edit(request, pk):
 @portal_view(Area.LOCATIONS)
 def location_delete(request, pk):
     location = visible_or_404(request, Location, pk=pk)
-    require_change(request, location, action="delete")
-    error = None
-    if request.method == "POST":
-        try:
-            delete_location(actor(request), location)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, _("Location %(name)s was deleted.") % {"name": location.name})
-            return redirect("portal:location_list")
-    return render(request, "portal/confirm_delete.html", {
-        "object": location, "kind": _("location"), "error": error,
-        "cancel_url": location_detail_url(location),
-    })
+    return confirm_and_delete(
+        request, location, delete_location, kind=_("location"),
+        done=_("Location %(name)s was deleted.") % {"name": location.name},
+        success_url=reverse("portal:location_list"), cancel_url=location_detail_url(location))
 
 
 def location_detail_url(location) -> str:
