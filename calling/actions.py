@@ -3,23 +3,31 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from controlhub.actions import Actor, record_change, same_org
+from controlhub.actions import Actor, apply_fields, record_change, same_org
 from controlhub.models import AuditAction, Location, Organization
 from users.actions import create_person, require_location_scope, set_person_licenses
 from users.models import CALLING_PERSON_KINDS, LicenseKind, Person, Workspace
 
+from .dialplan import dial_pattern_regex, pattern_regex, replacement_template, specificity
 from .engine.kamailio import gateway_destination
 from .models import (
+    CallType,
+    DialPattern,
+    DialPlan,
     Line,
     LocationPstn,
     Number,
     NumberState,
+    OutgoingPermission,
     PChargeInfoPolicy,
+    PermissionAction,
     RouteGroup,
     RouteGroupMember,
+    TranslationPattern,
     Trunk,
     TrunkTransport,
     TrunkType,
+    default_permissions,
 )
 from .validators import is_toll_free, normalize_number, number_range, validate_extension
 
@@ -380,6 +388,7 @@ def trunk_users(trunk: Trunk) -> list[str]:
              for pstn in trunk.pstn_locations.select_related("location").order_by("location__name")]
     users += [_("route group %(name)s") % {"name": m.route_group.name}
               for m in trunk.memberships.select_related("route_group").order_by("route_group__name")]
+    users += [_("dial plan %(name)s") % {"name": plan.name} for plan in trunk.dial_plans.order_by("name")]
     return users
 
 
@@ -456,6 +465,10 @@ def update_route_group(actor: Actor, group: RouteGroup, *, name: str | None = No
 @transaction.atomic
 def delete_route_group(actor: Actor, group: RouteGroup) -> None:
     actor.require(RouteGroup, "delete", group)
+    plans = [plan.name for plan in group.dial_plans.order_by("name")]
+    if plans:
+        raise ValidationError(_("%(name)s is the route of dial plan %(plans)s; change it there first.")
+                              % {"name": group.name, "plans": ", ".join(plans)})
     users = [pstn.location.name for pstn in group.pstn_locations.select_related("location")]
     if users:
         raise ValidationError(_("%(name)s is the PSTN connection of %(users)s; change it there first.")
@@ -489,3 +502,228 @@ def set_location_pstn_connection(actor: Actor, location: Location,
     current.save()
     record_change(actor, AuditAction.UPDATE, current, before)
     return current
+
+
+# --------------------------------------------------------------------------------------------- dial plan
+
+UNSUPPORTED_ACTIONS = {"AUTH_CODE", "TRANSFER_NUMBER_1", "TRANSFER_NUMBER_2", "TRANSFER_NUMBER_3"}
+
+
+def clean_permissions(current: dict, changes) -> dict:
+    """Merge {callType: {"action", "transferEnabled"}} (or [{callType, action, transferEnabled}]) into `current`.
+
+    Every call type ends up present; errors name the call type and say why (unknown type, unsupported action).
+    """
+    if isinstance(changes, list):
+        as_dict = {}
+        for index, entry in enumerate(changes):
+            if not isinstance(entry, dict) or "callType" not in entry:
+                raise ValidationError({"callingPermissions": _("Entry %(n)s needs a callType.") % {"n": index + 1}})
+            as_dict[str(entry["callType"])] = entry
+        changes = as_dict
+    if not isinstance(changes, dict):
+        raise ValidationError({"callingPermissions": _("Give a list of call types with an action each.")})
+    merged = {**default_permissions(), **(current or {})}
+    for call_type, entry in changes.items():
+        if call_type not in CallType.values:
+            raise ValidationError({"callingPermissions": _("%(type)s is not a call type; use one of %(types)s.")
+                                   % {"type": call_type, "types": ", ".join(CallType.values)}})
+        if not isinstance(entry, dict):
+            raise ValidationError({"callingPermissions": _("%(type)s needs an action.") % {"type": call_type}})
+        action = entry.get("action", merged[call_type]["action"])
+        if action in UNSUPPORTED_ACTIONS:
+            raise ValidationError({"callingPermissions": _(
+                "%(type)s: %(action)s is not supported by this call engine; use ALLOW or BLOCK.")
+                % {"type": call_type, "action": action}})
+        if action not in PermissionAction.values:
+            raise ValidationError({"callingPermissions": _("%(type)s: the action must be ALLOW or BLOCK, not "
+                                                           "%(action)r.") % {"type": call_type, "action": action}})
+        transfer = entry.get("transferEnabled", merged[call_type].get("transferEnabled", True))
+        if not isinstance(transfer, bool):
+            raise ValidationError({"callingPermissions": _("%(type)s: transferEnabled must be true or false.")
+                                   % {"type": call_type}})
+        merged[call_type] = {"action": action, "transferEnabled": transfer}
+    return {ct: merged[ct] for ct in CallType.values}
+
+
+def outgoing_permission_of(owner: Location | Person) -> OutgoingPermission | None:
+    field = "location" if isinstance(owner, Location) else "person"
+    return OutgoingPermission.objects.filter(**{field: owner}).first()
+
+
+def effective_permissions(owner: Location | Person) -> tuple[dict, str]:
+    """(permissions, where they come from: LOCATION | PEOPLE | DEFAULT) for a location or a person."""
+    own = outgoing_permission_of(owner)
+    if isinstance(owner, Person):
+        if own is not None and own.use_custom:
+            return own.permissions, "PEOPLE"
+        line = Line.objects.filter(person=owner).select_related("location").first()
+        if line is None:
+            return default_permissions(), "DEFAULT"
+        return effective_permissions(line.location)
+    if own is not None:
+        return own.permissions, "LOCATION"
+    return default_permissions(), "DEFAULT"
+
+
+@transaction.atomic
+def set_outgoing_permissions(actor: Actor, owner: Location | Person, *, permissions=None,
+                             use_custom: bool | None = None) -> OutgoingPermission:
+    """Set a location's outgoing permissions, or a person's own (with `use_custom` to switch them on/off)."""
+    is_location = isinstance(owner, Location)
+    actor.require(Location if is_location else Person, "change", owner)
+    if not is_location:
+        require_location_scope(actor, owner)
+    if use_custom is not None and not isinstance(use_custom, bool):
+        raise ValidationError({"useCustomEnabled": _("Must be true or false.")})
+    current = outgoing_permission_of(owner)
+    if current is None:
+        base = effective_permissions(owner)[0]
+        current = OutgoingPermission(organization=owner.organization, permissions=base,
+                                     **({"location": owner} if is_location else {"person": owner}))
+        before = None
+    else:
+        before = current.audit_snapshot()
+    if permissions is not None:
+        current.permissions = clean_permissions(current.permissions, permissions)
+    if use_custom is not None and not is_location:
+        current.use_custom = use_custom
+    current.save()
+    record_change(actor, AuditAction.CREATE if before is None else AuditAction.UPDATE, current, before)
+    return current
+
+
+def _clean_translation_pattern(pattern: TranslationPattern) -> None:
+    pattern.name = (pattern.name or "").strip()
+    if not pattern.name:
+        raise ValidationError({"name": _("Give the translation pattern a name.")})
+    if len(pattern.name) > 60:
+        raise ValidationError({"name": _("A name has at most 60 characters.")})
+    try:
+        pattern.matching_pattern = (pattern.matching_pattern or "").strip().upper()
+        pattern_regex(pattern.matching_pattern)
+    except ValueError as exc:
+        raise ValidationError({"matchingPattern": str(exc)}) from None
+    try:
+        pattern.replacement_pattern = (pattern.replacement_pattern or "").strip().upper()
+        replacement_template(pattern.matching_pattern, pattern.replacement_pattern)
+    except ValueError as exc:
+        raise ValidationError({"replacementPattern": str(exc)}) from None
+    same_level = TranslationPattern.objects.filter(organization=pattern.organization,
+                                                   location=pattern.location).exclude(pk=pattern.pk)
+    if same_level.filter(name__iexact=pattern.name).exists():
+        raise ValidationError({"name": _("A translation pattern named %(name)s already exists here.")
+                               % {"name": pattern.name}})
+    clash = same_level.filter(matching_pattern=pattern.matching_pattern).first()
+    if clash is not None:
+        raise ValidationError({"matchingPattern": _("Translation pattern %(name)s already matches %(pattern)s.")
+                               % {"name": clash.name, "pattern": pattern.matching_pattern}})
+
+
+@transaction.atomic
+def create_translation_pattern(actor: Actor, organization: Organization, *, name: str, matching_pattern: str,
+                               replacement_pattern: str, location: Location | None = None) -> TranslationPattern:
+    actor.require(TranslationPattern, "create")
+    same_org(organization, "locationId", location)
+    pattern = TranslationPattern(organization=organization, location=location, name=name,
+                                 matching_pattern=matching_pattern, replacement_pattern=replacement_pattern)
+    _clean_translation_pattern(pattern)
+    pattern.save()
+    record_change(actor, AuditAction.CREATE, pattern, None)
+    return pattern
+
+
+@transaction.atomic
+def update_translation_pattern(actor: Actor, pattern: TranslationPattern, **data) -> TranslationPattern:
+    actor.require(TranslationPattern, "change", pattern)
+    before = pattern.audit_snapshot()
+    apply_fields(pattern, data, ("name", "matching_pattern", "replacement_pattern"))
+    _clean_translation_pattern(pattern)
+    pattern.save()
+    record_change(actor, AuditAction.UPDATE, pattern, before)
+    return pattern
+
+
+@transaction.atomic
+def delete_translation_pattern(actor: Actor, pattern: TranslationPattern) -> None:
+    actor.require(TranslationPattern, "delete", pattern)
+    record_change(actor, AuditAction.DELETE, pattern, pattern.audit_snapshot())
+    pattern.delete()
+
+
+def _clean_dial_patterns(plan: DialPlan, patterns) -> list[str]:
+    """Validated, de-duplicated +E.164 dial patterns, none already in another dial plan of the organisation."""
+    cleaned: list[str] = []
+    for raw in patterns or []:
+        pattern = str(raw or "").strip().upper()
+        try:
+            dial_pattern_regex(pattern)
+        except ValueError as exc:
+            raise ValidationError({"dialPatterns": f"{pattern or '(empty)'}: {exc}"}) from None
+        if pattern not in cleaned:
+            cleaned.append(pattern)
+    taken = (DialPattern.objects.filter(organization=plan.organization, pattern__in=cleaned)
+             .exclude(dial_plan=plan.pk).select_related("dial_plan").first())
+    if taken is not None:
+        raise ValidationError({"dialPatterns": _("%(pattern)s is already in dial plan %(plan)s.")
+                               % {"pattern": taken.pattern, "plan": taken.dial_plan.name}})
+    return sorted(cleaned, key=specificity)
+
+
+def _clean_dial_plan(plan: DialPlan, route) -> None:
+    plan.name = (plan.name or "").strip()
+    if not plan.name:
+        raise ValidationError({"name": _("Give the dial plan a name.")})
+    if route is None:
+        raise ValidationError({"routeId": _("Choose the trunk or route group its calls go to.")})
+    same_org(plan.organization, "routeId", route)
+    plan.trunk = route if isinstance(route, Trunk) else None
+    plan.route_group = route if isinstance(route, RouteGroup) else None
+    if DialPlan.objects.filter(organization=plan.organization, name__iexact=plan.name).exclude(pk=plan.pk).exists():
+        raise ValidationError({"name": _("A dial plan named %(name)s already exists.") % {"name": plan.name}})
+
+
+@transaction.atomic
+def create_dial_plan(actor: Actor, organization: Organization, *, name: str, route: Trunk | RouteGroup | None,
+                     dial_patterns=()) -> DialPlan:
+    actor.require(DialPlan, "create")
+    plan = DialPlan(organization=organization, name=name)
+    _clean_dial_plan(plan, route)
+    patterns = _clean_dial_patterns(plan, dial_patterns)
+    plan.save()
+    DialPattern.objects.bulk_create([DialPattern(organization=organization, dial_plan=plan, pattern=p)
+                                     for p in patterns])
+    record_change(actor, AuditAction.CREATE, plan, None, {**plan.audit_snapshot(), "dial_patterns": patterns})
+    return plan
+
+
+@transaction.atomic
+def update_dial_plan(actor: Actor, plan: DialPlan, *, name: str | None = None, route=None, add=(), delete=(),
+                     delete_all: bool = False) -> DialPlan:
+    """Rename, re-route, and add/delete dial patterns (Webex: {dialPatterns: [{dialPattern, action}]})."""
+    actor.require(DialPlan, "change", plan)
+    current = list(plan.patterns.values_list("pattern", flat=True))
+    before = {**plan.audit_snapshot(), "dial_patterns": sorted(current, key=specificity)}
+    if name is not None:
+        plan.name = name
+    _clean_dial_plan(plan, route if route is not None else plan.route)
+    deleting = {str(p or "").strip().upper() for p in delete}
+    unknown = sorted(deleting - set(current))
+    if unknown and not delete_all:
+        raise ValidationError({"dialPatterns": _("%(pattern)s is not a dial pattern of %(plan)s.")
+                               % {"pattern": unknown[0], "plan": plan.name}})
+    kept = [] if delete_all else [p for p in current if p not in deleting]
+    wanted = _clean_dial_patterns(plan, kept + list(add))
+    plan.save()
+    plan.patterns.exclude(pattern__in=wanted).delete()
+    DialPattern.objects.bulk_create([DialPattern(organization=plan.organization, dial_plan=plan, pattern=p)
+                                     for p in wanted if p not in current])
+    record_change(actor, AuditAction.UPDATE, plan, before, {**plan.audit_snapshot(), "dial_patterns": wanted})
+    return plan
+
+
+@transaction.atomic
+def delete_dial_plan(actor: Actor, plan: DialPlan) -> None:
+    actor.require(DialPlan, "delete", plan)
+    record_change(actor, AuditAction.DELETE, plan, plan.audit_snapshot())
+    plan.delete()

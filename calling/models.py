@@ -265,3 +265,165 @@ class LocationPstn(OrgOwned):
         if self.trunk_id:
             return [self.trunk]
         return [m.trunk for m in self.route_group.members.select_related("trunk").order_by("priority", "trunk__name")]
+
+
+# --------------------------------------------------------------------------------------------- dial plan
+
+
+class CallType(models.TextChoices):
+    """Outgoing call types (Webex `callType`); the engine classifies every call it routes into one of them."""
+
+    INTERNAL_CALL = "INTERNAL_CALL", _("Internal calls")
+    LOCAL = "LOCAL", _("Local calls")
+    TOLL_FREE = "TOLL_FREE", _("Toll-free calls")
+    TOLL = "TOLL", _("Toll calls")
+    NATIONAL = "NATIONAL", _("National calls")
+    INTERNATIONAL = "INTERNATIONAL", _("International calls")
+    OPERATOR_ASSISTED = "OPERATOR_ASSISTED", _("Operator assisted calls")
+    CHARGEABLE_DIRECTORY_ASSISTED = "CHARGEABLE_DIRECTORY_ASSISTED", _("Chargeable directory assisted calls")
+    SPECIAL_SERVICES_I = "SPECIAL_SERVICES_I", _("Special services I")
+    SPECIAL_SERVICES_II = "SPECIAL_SERVICES_II", _("Special services II")
+    PREMIUM_SERVICES_I = "PREMIUM_SERVICES_I", _("Premium services I")
+    PREMIUM_SERVICES_II = "PREMIUM_SERVICES_II", _("Premium services II")
+
+
+class PermissionAction(models.TextChoices):
+    ALLOW = "ALLOW", _("Allow")
+    BLOCK = "BLOCK", _("Block")
+
+
+# What a location allows before its administrator changes anything (Control Hub's default): everything but
+# international and premium calls.
+DEFAULT_BLOCKED = frozenset({CallType.INTERNATIONAL, CallType.PREMIUM_SERVICES_I, CallType.PREMIUM_SERVICES_II})
+
+
+def default_permissions() -> dict:
+    return {ct.value: {"action": PermissionAction.BLOCK if ct in DEFAULT_BLOCKED else PermissionAction.ALLOW,
+                       "transferEnabled": ct not in DEFAULT_BLOCKED} for ct in CallType}
+
+
+class OutgoingPermission(OrgOwned):
+    """Class of service: per call type ALLOW or BLOCK, for a location or (overriding it) for one person.
+
+    A location without a row uses `default_permissions()`. A person's row counts only while `use_custom` is on,
+    so an administrator can switch an override off without losing it.
+    """
+
+    location = models.OneToOneField("controlhub.Location", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="outgoing_permission")
+    person = models.OneToOneField("users.Person", null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="outgoing_permission")
+    use_custom = models.BooleanField(_("use custom permissions"), default=True)
+    # {CALL_TYPE: {"action": "ALLOW"|"BLOCK", "transferEnabled": bool}} for every CallType (actions fill gaps)
+    permissions = models.JSONField(_("permissions"), default=default_permissions)
+
+    admin_area = Area.LOCATIONS
+    location_path = None
+    audit_fields = ("use_custom", "permissions")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(location__isnull=False, person__isnull=True)
+                                   | Q(location__isnull=True, person__isnull=False),
+                                   name="outgoing_permission_location_or_person"),
+        ]
+
+    def __str__(self) -> str:
+        return _("Outgoing permissions of %(owner)s") % {"owner": self.location or self.person}
+
+    def blocked(self) -> set[str]:
+        return {ct for ct, p in self.permissions.items() if p.get("action") == PermissionAction.BLOCK}
+
+
+class TranslationPattern(OrgOwned):
+    """Rewrites dialled digits before routing (Webex translation pattern), for a location or the organisation.
+
+    Pattern syntax as Control Hub: digits, `X` for any one digit, `!` (last) for one or more digits, an optional
+    leading `+`. In the replacement, each run of `X` (or `!`) takes the digits of the matching pattern's run at
+    the same position (calling/dialplan.py).
+    """
+
+    location = models.ForeignKey("controlhub.Location", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="translation_patterns", verbose_name=_("location"))
+    name = models.CharField(_("name"), max_length=60)
+    matching_pattern = models.CharField(_("matching pattern"), max_length=32)
+    replacement_pattern = models.CharField(_("replacement pattern"), max_length=32)
+
+    admin_area = Area.ORGANIZATION
+    location_path = None
+    audit_fields = ("name", "location", "matching_pattern", "replacement_pattern")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "location", "name"],
+                                    name="translation_pattern_name_unique",
+                                    violation_error_message=_("A translation pattern with this name exists.")),
+            models.UniqueConstraint(fields=["organization", "location", "matching_pattern"],
+                                    name="translation_pattern_match_unique",
+                                    violation_error_message=_("Another translation pattern already matches "
+                                                              "this pattern.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.matching_pattern} → {self.replacement_pattern})"
+
+    @property
+    def level(self) -> str:
+        return "Location" if self.location_id else "Organization"
+
+
+class DialPlan(OrgOwned):
+    """Premises dial plan: calls to numbers matching one of its dial patterns go to its trunk or route group
+    instead of the caller location's PSTN connection (Webex `premisePstn/dialPlans`)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    trunk = models.ForeignKey(Trunk, null=True, blank=True, on_delete=models.PROTECT, related_name="dial_plans",
+                              verbose_name=_("trunk"))
+    route_group = models.ForeignKey(RouteGroup, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="dial_plans", verbose_name=_("route group"))
+
+    admin_area = Area.ORGANIZATION
+    location_path = None
+    audit_fields = ("name", "trunk", "route_group")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="dial_plan_name_unique_in_org",
+                                    violation_error_message=_("A dial plan with this name already exists.")),
+            models.CheckConstraint(condition=Q(trunk__isnull=False, route_group__isnull=True)
+                                   | Q(trunk__isnull=True, route_group__isnull=False),
+                                   name="dial_plan_trunk_or_route_group"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def route(self):
+        return self.trunk or self.route_group
+
+    def trunks_by_priority(self) -> list[Trunk]:
+        if self.trunk_id:
+            return [self.trunk]
+        return [m.trunk for m in self.route_group.members.select_related("trunk").order_by("priority", "trunk__name")]
+
+
+class DialPattern(models.Model):
+    """One pattern of a dial plan (+E.164 digits, `X` for a digit, `!` last for one or more); unique per
+    organisation, so a number never has two premises routes."""
+
+    organization = models.ForeignKey("controlhub.Organization", on_delete=models.CASCADE, related_name="+")
+    dial_plan = models.ForeignKey(DialPlan, on_delete=models.CASCADE, related_name="patterns")
+    pattern = models.CharField(_("dial pattern"), max_length=32)
+
+    class Meta:
+        ordering = ["pattern"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "pattern"], name="dial_pattern_unique_in_org",
+                                    violation_error_message=_("This dial pattern is already in a dial plan.")),
+        ]
+
+    def __str__(self) -> str:
+        return self.pattern

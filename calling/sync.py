@@ -8,7 +8,7 @@ from controlhub.models import Location, Organization
 from controlhub.sync import ENGINE, NotConfigured, Pusher, PushFailed, TargetKey, register_keys, register_pusher
 from users.models import Person, Workspace
 
-from .models import Line, LocationPstn, Number, RouteGroup, Trunk
+from .models import DialPlan, Line, LocationPstn, Number, OutgoingPermission, RouteGroup, TranslationPattern, Trunk
 
 
 def engine_key(organization_id) -> TargetKey:
@@ -59,7 +59,8 @@ class EnginePusher(Pusher):
 
 
 def register() -> None:
-    for model in (Line, Number, Location, Organization, Trunk, RouteGroup, LocationPstn):
+    for model in (Line, Number, Location, Organization, Trunk, RouteGroup, LocationPstn, OutgoingPermission,
+                  TranslationPattern, DialPlan):
         register_keys(model, _org_of)
     for model in (Person, Workspace):
         register_keys(model, _owner)

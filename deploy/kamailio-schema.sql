@@ -162,3 +162,29 @@ CREATE TABLE IF NOT EXISTS ch_reload (
 INSERT INTO ch_reload (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
 -- how many reloads ran (operations and benchmarks/fanout.py read it)
 ALTER TABLE ch_reload ADD COLUMN IF NOT EXISTS reloads BIGINT DEFAULT 0 NOT NULL;
+
+-- Dial plan (issue 3): long classification regexes (libphonenumber's patterns) outgrow VARCHAR(512). Not TEXT:
+-- Kamailio's db_postgres reads TEXT as bytea and unescapes it, which eats the regexes' backslashes.
+ALTER TABLE dialplan ALTER COLUMN match_exp TYPE VARCHAR(4096), ALTER COLUMN subst_exp TYPE VARCHAR(4096);
+
+-- Class of service: a line's calls are checked against its policy ("location:<key>" or, for a person with custom
+-- outgoing permissions, "line:<line user>"); ch_block lists the call types that policy blocks.
+ALTER TABLE ch_line ADD COLUMN IF NOT EXISTS policy VARCHAR(80) DEFAULT '' NOT NULL;
+CREATE TABLE IF NOT EXISTS ch_block (
+    id SERIAL PRIMARY KEY NOT NULL,
+    policy VARCHAR(80) NOT NULL,
+    call_type VARCHAR(40) NOT NULL,
+    org_key VARCHAR(64) NOT NULL,
+    CONSTRAINT ch_block_idx UNIQUE (policy, call_type)
+);
+CREATE INDEX IF NOT EXISTS ch_block_org_idx ON ch_block (org_key);
+
+-- A premises dial plan: its gateways are dispatcher set 2000000000 + id (calling/engine/kamailio.py).
+CREATE TABLE IF NOT EXISTS ch_route_choice (
+    id SERIAL PRIMARY KEY NOT NULL,
+    choice_key VARCHAR(64) NOT NULL,
+    domain VARCHAR(200) NOT NULL,
+    org_key VARCHAR(64) NOT NULL,
+    CONSTRAINT ch_route_choice_key_idx UNIQUE (choice_key)
+);
+CREATE INDEX IF NOT EXISTS ch_route_choice_org_idx ON ch_route_choice (org_key);

@@ -8,7 +8,9 @@ table          key                                          read by deploy/kamai
 =============  ===========================================  ===========================================
 subscriber     username (= appearance auth ID)              auth_db: digest (ha1), line_user of the ID
 ch_location    location_key; `id` = dialplan id + gw set    sqlops: caller's / gateway's location
-ch_line        line_user (AOR user part)                    sqlops: caller's location
+ch_line        line_user (AOR user part)                    sqlops: caller's location and policy
+ch_block       (policy, call_type)                          sqlops: class of service (blocked types)
+ch_route_choice choice_key (a premises dial plan)           dispatcher set of the plan's gateways
 ch_route       (domain, dial_key)                           sqlops: extension / ESN / +E.164 -> line
 dialplan       (dpid, pr)                                   dialplan module (needs dialplan.reload)
 dispatcher     (setid, destination)                         dispatcher module (needs dispatcher.reload)
@@ -77,12 +79,21 @@ class Table:
 
 SUBSCRIBER = Table("subscriber", ("username",), ("domain", "ha1", "ha1b", "line_user"))
 LOCATION = Table("ch_location", ("location_key",), ("domain", "country", "routing_prefix", "outside_dial_digit"))
-LINE = Table("ch_line", ("line_user",), ("domain", "location_key"))
+LINE = Table("ch_line", ("line_user",), ("domain", "location_key", "policy"))
+BLOCK = Table("ch_block", ("policy", "call_type"), ())
+ROUTE_CHOICE = Table("ch_route_choice", ("choice_key",), ("domain",))
 ROUTE = Table("ch_route", ("domain", "dial_key"), ("line_user", "kind"))
 DIALPLAN = Table("dialplan", ("dpid", "pr"), ("match_op", "match_exp", "match_len", "subst_exp", "repl_exp", "attrs"))
 DISPATCHER = Table("dispatcher", ("setid", "destination"), ("flags", "priority", "attrs", "description"))
 
 DP_REGEX = 1  # dialplan match_op: PCRE
+# A location's dialplan ids (deploy/kamailio.cfg has the same defines): ch_location.id normalises to +E.164; the
+# offsets below hold its translation patterns, the call-type classification and the premises dial patterns.
+# A dial plan's gateways are dispatcher set ROUTE_CHOICE_SET + ch_route_choice.id (location sets are the ids).
+DP_TRANSLATE = 500_000_000
+DP_CALL_TYPE = 1_000_000_000
+DP_PREMISES = 1_500_000_000
+ROUTE_CHOICE_SET = 2_000_000_000
 DS_NO_DNS_AT_LOAD = 16   # dispatcher flag DS_NODNSARECORD_DST
 TRUNK_TAG = "trunk "   # dispatcher.description of rows rendered from a location's PSTN connection
 TRUNK_HOST_SUFFIX = ".trunk.invalid"   # a registering trunk's dispatcher host (deploy/kamailio.cfg: TRUNK_CONTACT)
@@ -305,15 +316,26 @@ class KamailioEngine(CallEngine):
             changes[SUBSCRIBER.name] = self._sync(cur, SUBSCRIBER, org_key, {} if state is None else {
                 (r.auth_id,): (r.domain, r.ha1, r.ha1b, r.line_user) for r in state.credentials})
             changes[LINE.name] = self._sync(cur, LINE, org_key, {} if state is None else {
-                (r.line_user,): (r.domain, r.location_key) for r in state.lines})
+                (r.line_user,): (r.domain, r.location_key, r.policy) for r in state.lines})
+            changes[BLOCK.name] = self._sync(cur, BLOCK, org_key, {} if state is None else {
+                (r.policy, r.call_type): () for r in state.blocks})
+            changes[ROUTE_CHOICE.name] = self._sync(cur, ROUTE_CHOICE, org_key, {} if state is None else {
+                (key,): (state.domain,) for key in state.route_choices})
+            cur.execute("SELECT choice_key, %s + id FROM ch_route_choice WHERE org_key = %s",
+                        (ROUTE_CHOICE_SET, org_key))
+            choice_sets: dict[str, int] = dict(cur.fetchall())
             changes[ROUTE.name] = self._sync(cur, ROUTE, org_key, {} if state is None else {
                 (r.domain, r.dial_key): (r.line_user, r.kind) for r in state.routes})
 
             dialplan = {}
-            for location_key, rules in ({} if state is None else state.dialplans).items():
-                for rule in rules:
-                    dialplan[(location_ids[location_key], rule.pr)] = (DP_REGEX, rule.match, 0, rule.match,
-                                                                       rule.repl, rule.attrs)
+            for rule_sets, offset in ((("dialplans", 0), ("translations", DP_TRANSLATE),
+                                        ("call_types", DP_CALL_TYPE), ("premises", DP_PREMISES))):
+                for location_key, rules in ({} if state is None else getattr(state, rule_sets)).items():
+                    for rule in rules:
+                        # a premises rule's attrs name its dial plan; the script wants the plan's dispatcher set
+                        attrs = str(choice_sets[rule.attrs]) if offset == DP_PREMISES else rule.attrs
+                        dialplan[(location_ids[location_key] + offset, rule.pr)] = (
+                            DP_REGEX, rule.match, 0, rule.match, rule.repl, attrs)
             changes[DIALPLAN.name] = self._sync(cur, DIALPLAN, org_key, dialplan)
 
             # Gateways of locations with a PSTN connection are rendered from their trunks (description "trunk …");
@@ -329,6 +351,11 @@ class KamailioEngine(CallEngine):
                 for priority, (destination, trunk_key) in enumerate(destinations):
                     dispatcher[(setid, destination)] = (_ds_flags(destination), len(destinations) - priority, "",
                                                         f"{TRUNK_TAG}{trunk_key}"[:64])
+            for choice_key, rows in ({} if state is None else state.route_choices).items():
+                destinations = list(dict.fromkeys(row.uri or trunk_host_uri(row.aor_user) for row in rows))
+                for priority, destination in enumerate(destinations):
+                    dispatcher[(choice_sets[choice_key], destination)] = (
+                        _ds_flags(destination), len(destinations) - priority, "", f"{TRUNK_TAG}plan {choice_key}"[:64])
             for location_key, destinations in (gateways or {}).items():
                 if location_key not in location_ids:
                     raise ValueError(f"location {location_key} is not part of organisation {org_key}")

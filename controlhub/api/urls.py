@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from calling.api import dialplan, numbers, pstn
 from calling.api import locations as calling_locations
-from calling.api import numbers, pstn
 from devices.api import devices, members
 from devices.api import provisioning as device_provisioning
 from users.api import licenses, people, workspaces
@@ -66,6 +66,30 @@ urlpatterns = [
          name="api-pstn-connection"),
     path("telephony/pstn/locations/<str:location_id>/connectionOptions", pstn.ConnectionOptionsView.as_view(),
          name="api-pstn-connection-options"),
+    # dial plan: outgoing permissions, translation patterns, premises dial plans, call-routing test
+    path(f"{L}/outgoingPermission", dialplan.LocationOutgoingPermissionView.as_view(),
+         name="api-tc-location-outgoing-permission"),
+    path(f"{TC}/people/<str:person_id>/outgoingPermission", dialplan.PersonOutgoingPermissionView.as_view(),
+         name="api-tc-person-outgoing-permission"),
+    path("people/<str:person_id>/features/outgoingPermission", dialplan.PersonOutgoingPermissionView.as_view(),
+         name="api-person-outgoing-permission"),
+    path(f"{TC}/callRouting/translationPatterns", dialplan.TranslationPatternListView.as_view(),
+         name="api-tc-translation-patterns"),
+    path(f"{TC}/callRouting/translationPatterns/<str:pattern_id>", dialplan.TranslationPatternDetailView.as_view(),
+         name="api-tc-translation-pattern"),
+    path(f"{L}/callRouting/translationPatterns", dialplan.TranslationPatternListView.as_view(),
+         name="api-tc-location-translation-patterns"),
+    path(f"{L}/callRouting/translationPatterns/<str:pattern_id>", dialplan.TranslationPatternDetailView.as_view(),
+         name="api-tc-location-translation-pattern"),
+    path(f"{TC}/premisePstn/dialPlans", dialplan.DialPlanListView.as_view(), name="api-tc-dial-plans"),
+    path(f"{TC}/premisePstn/dialPlans/<str:plan_id>", dialplan.DialPlanDetailView.as_view(),
+         name="api-tc-dial-plan"),
+    path(f"{TC}/premisePstn/dialPlans/<str:plan_id>/dialPatterns", dialplan.DialPatternsView.as_view(),
+         name="api-tc-dial-plan-patterns"),
+    path(f"{TC}/premisePstn/actions/validateDialPatterns/invoke", dialplan.ValidateDialPatternsView.as_view(),
+         name="api-tc-validate-dial-patterns"),
+    path(f"{TC}/actions/testCallRouting/invoke", dialplan.TestCallRoutingView.as_view(),
+         name="api-tc-test-call-routing"),
     # numbers
     path(f"{TC}/numbers", numbers.NumberListView.as_view(), name="api-tc-numbers"),
     path(f"{L}/numbers", numbers.LocationNumbersView.as_view(), name="api-tc-location-numbers"),
