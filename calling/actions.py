@@ -571,9 +571,7 @@ def set_outgoing_permissions(actor: Actor, owner: Location | Person, *, permissi
                              use_custom: bool | None = None) -> OutgoingPermission:
     """Set a location's outgoing permissions, or a person's own (with `use_custom` to switch them on/off)."""
     is_location = isinstance(owner, Location)
-    actor.require(Location if is_location else Person, "change", owner)
-    if not is_location:
-        require_location_scope(actor, owner)
+    actor.require(Location if is_location else Person, "change", owner)   # location admins: their own only
     if use_custom is not None and not isinstance(use_custom, bool):
         raise ValidationError({"useCustomEnabled": _("Must be true or false.")})
     current = outgoing_permission_of(owner)

@@ -53,9 +53,10 @@ def permissions_list(permissions: dict) -> list[dict]:
 
 
 class PermissionsIn(serializers.Serializer):
-    useCustomEnabled = serializers.BooleanField(required=False)
-    useCustomPermissions = serializers.BooleanField(required=False)
-    callingPermissions = serializers.JSONField(required=False)
+    # null = unchanged (wxc-sdk sends every field of its model)
+    useCustomEnabled = serializers.BooleanField(required=False, allow_null=True)
+    useCustomPermissions = serializers.BooleanField(required=False, allow_null=True)
+    callingPermissions = serializers.JSONField(required=False, allow_null=True)
 
 
 class LocationOutgoingPermissionView(WebexAPIView):
@@ -76,7 +77,7 @@ class LocationOutgoingPermissionView(WebexAPIView):
     def put(self, request, location_id: str):
         location = self.get_location(request, location_id)
         data = validated(PermissionsIn, request.data)
-        if "callingPermissions" in data:
+        if data.get("callingPermissions") is not None:
             with webex_field_names():
                 set_outgoing_permissions(self.actor(request), location, permissions=data["callingPermissions"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -101,8 +102,10 @@ class PersonOutgoingPermissionView(WebexAPIView):
     def put(self, request, person_id: str):
         person = self.get_person(request, person_id)
         data = validated(PermissionsIn, request.data)
-        use_custom = data.get("useCustomEnabled", data.get("useCustomPermissions"))
-        if use_custom is None and "callingPermissions" in data and outgoing_permission_of(person) is None:
+        use_custom = data.get("useCustomEnabled")
+        if use_custom is None:
+            use_custom = data.get("useCustomPermissions")
+        if use_custom is None and data.get("callingPermissions") is not None and outgoing_permission_of(person) is None:
             use_custom = True   # sending permissions for someone without their own means "use these"
         with webex_field_names():
             set_outgoing_permissions(self.actor(request), person, permissions=data.get("callingPermissions"),
@@ -133,9 +136,10 @@ class TranslationPatternIn(serializers.Serializer):
 
 
 class TranslationPatternUpdateIn(serializers.Serializer):
-    name = serializers.CharField(max_length=60, required=False)
-    matchingPattern = serializers.CharField(max_length=32, required=False)
-    replacementPattern = serializers.CharField(max_length=32, required=False)
+    # null = unchanged (wxc-sdk sends every field of its model)
+    name = serializers.CharField(max_length=60, required=False, allow_null=True)
+    matchingPattern = serializers.CharField(max_length=32, required=False, allow_null=True)
+    replacementPattern = serializers.CharField(max_length=32, required=False, allow_null=True)
 
 
 PATTERN_FIELDS = {"matching_pattern": "matchingPattern", "replacement_pattern": "replacementPattern"}
@@ -207,7 +211,8 @@ class TranslationPatternDetailView(TranslationPatternScope, WebexAPIView):
         pattern = self.get_pattern(request, pattern_id, location_id)
         data = validated(TranslationPatternUpdateIn, request.data)
         fields = {name: data[key] for name, key in (("name", "name"), ("matching_pattern", "matchingPattern"),
-                                                    ("replacement_pattern", "replacementPattern")) if key in data}
+                                                    ("replacement_pattern", "replacementPattern"))
+                  if data.get(key) is not None}
         with webex_field_names(**PATTERN_FIELDS):
             update_translation_pattern(self.actor(request), pattern, **fields)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -310,7 +315,8 @@ class DialPlanListView(DialPlanLookup, WebexAPIView):
         with webex_field_names(route="routeId", dial_patterns="dialPatterns"):
             plan = create_dial_plan(self.actor(request), org, name=data["name"], route=route,
                                     dial_patterns=data.get("dialPatterns") or [])
-        return Response({"id": dial_plan_webex_id(plan)})
+        # patterns are all valid or the request was refused: no per-pattern errors to report
+        return Response({"id": dial_plan_webex_id(plan), "dialPatternErrors": []})
 
 
 class DialPlanDetailView(DialPlanLookup, WebexAPIView):
@@ -380,7 +386,7 @@ class ValidateDialPatternsView(WebexAPIView):
         results = []
         for raw in patterns:
             pattern = raw.strip().upper()
-            entry = {"dialPattern": raw, "patternStatus": "VALID"}
+            entry = {"dialPattern": raw, "patternStatus": "VALID", "message": "Valid"}
             try:
                 dial_pattern_regex(pattern)
             except ValueError as exc:
