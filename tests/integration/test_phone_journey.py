@@ -11,6 +11,7 @@ from requests.auth import HTTPDigestAuth
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from calling.models import OutgoingPermission
 from controlhub import sync
 from controlhub.actions import update_location
 from controlhub.api.ids import webex_id
@@ -25,11 +26,12 @@ pytest_plugins = ["tests.integration.engine_fixtures", "tests.integration.provis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_synced(*objects, timeout: float = 30) -> None:
+def wait_synced(*objects, timeout: float = 30, targets: int = 2) -> None:
+    """Wait until every object is synced on `targets` push targets (engine and provisioning by default)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         states = sync.object_status(*objects)
-        if states and all(s.status == SyncStatus.SYNCED for s in states) and len(states) == 2:
+        if states and all(s.status == SyncStatus.SYNCED for s in states) and len(states) == targets:
             return
         time.sleep(0.2)
     raise AssertionError(f"not synced: {[(s.target, s.status, s.error) for s in sync.object_status(*objects)]}")
@@ -121,6 +123,15 @@ def test_phones_from_mac_to_calls(stack, sipp, org, other_org, make_admin):
     call(sipp, alice, "914155550123")
     assert gateway.wait().returncode == 0
     assert gateway.received == [f"INVITE sip:+14155550123@127.0.0.1:{gateway.port}"]
+
+    # The administrator blocks national calls for the location (/v1): once synced, the engine refuses them (403).
+    permission_url = f"/v1/telephony/config/locations/{webex_id('LOCATION', hq.pk)}/outgoingPermission"
+    blocked = {"callingPermissions": [{"callType": "NATIONAL", "action": "BLOCK", "transferEnabled": False}]}
+    assert admin.client.put(permission_url, blocked, format="json").status_code == 204
+    wait_synced(OutgoingPermission.objects.get(location=hq), targets=1)   # the engine only
+    run = sipp.run("uac_call_403.xml", service="914155550123", domain=alice["Proxy"],
+                   auth=(alice["Auth_ID"], alice["Password"]), caller=alice["User_ID"])
+    assert run.returncode == 0, run
 
     # A changed display name reaches the phone's file through the pipeline, and the phone is told to resync.
     response = admin.client.get(f"/v1/people/{alice_id}?callingData=true")
