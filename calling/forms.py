@@ -8,7 +8,7 @@ from controlhub.models import Location
 from users.forms import PersonForm, location_choices, person_licenses
 from users.models import License
 
-from .models import Number, NumberState, RouteGroup, Trunk, TrunkTransport, TrunkType
+from .models import CallType, Number, NumberState, PermissionAction, RouteGroup, Trunk, TrunkTransport, TrunkType
 from .validators import normalize_number
 
 FREE_NUMBER_LIMIT = 300
@@ -251,3 +251,79 @@ class RouteGroupForm(forms.Form):
     def members(self) -> list:
         return [(t, self.cleaned_data[f"trunk_{t.pk}"]) for t in self.trunks
                 if self.cleaned_data.get(f"trunk_{t.pk}") is not None]
+
+
+# --------------------------------------------------------------------------------------------- dial plan
+
+
+class OutgoingPermissionForm(forms.Form):
+    """Per call type ALLOW/BLOCK (and whether transfers of such calls are allowed); for a person, whether their own
+    permissions apply instead of their location's."""
+
+    def __init__(self, *args, permissions: dict, for_person: bool = False, use_custom: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if for_person:
+            self.fields["use_custom"] = forms.BooleanField(
+                label=_("Use custom permissions for this person"), required=False, initial=use_custom,
+                help_text=_("Off: the person's calls follow their location's outgoing permissions."))
+        for call_type in CallType:
+            current = permissions.get(call_type.value, {})
+            self.fields[call_type.value] = forms.ChoiceField(
+                label=call_type.label, choices=PermissionAction.choices,
+                initial=current.get("action", PermissionAction.ALLOW))
+            self.fields[f"{call_type.value}__transfer"] = forms.BooleanField(
+                label=_("Allow transfer and forwarding of %(type)s") % {"type": call_type.label.lower()},
+                required=False, initial=current.get("transferEnabled", True))
+
+    def permissions(self) -> dict:
+        return {ct: {"action": self.cleaned_data[ct], "transferEnabled": self.cleaned_data[f"{ct}__transfer"]}
+                for ct in CallType.values}
+
+    def rows(self):
+        """(action field, transfer field) per call type, for a table."""
+        return [(self[ct], self[f"{ct}__transfer"]) for ct in CallType.values]
+
+
+class TranslationPatternForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=60)
+    matching_pattern = forms.CharField(label=_("Matching pattern"), max_length=32,
+                                       help_text=_("Digits, X for any digit, ! at the end for one or more digits; "
+                                                   "e.g. 7XXX or 9011!."))
+    replacement_pattern = forms.CharField(label=_("Replacement pattern"), max_length=32,
+                                          help_text=_("Each group of X takes the digits of the matching pattern's "
+                                                      "group in the same place, e.g. +14155550XXX."))
+    location = forms.ModelChoiceField(label=_("Level"), queryset=None, required=False,
+                                      empty_label=_("Organization (every location)"))
+
+    def __init__(self, *args, locations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = locations
+
+
+class DialPlanForm(LocationPstnForm):
+    """A premises dial plan: name, its trunk or route group, one dial pattern per line."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    dial_patterns = forms.CharField(label=_("Dial patterns"), widget=forms.Textarea(attrs={"rows": 4}),
+                                    required=False,
+                                    help_text=_("One per line, +E.164 with X for a digit and ! at the end for "
+                                                "more, e.g. +1212555XXXX."))
+
+    field_order = ["name", "connection", "dial_patterns"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].label = _("Route calls to")
+        self.fields["connection"].required = True
+        self.fields["connection"].help_text = _("Calls to numbers matching a dial pattern leave through this trunk "
+                                                "or route group instead of the caller location's PSTN connection.")
+
+    def patterns(self) -> list[str]:
+        return [p.strip() for p in self.cleaned_data.get("dial_patterns", "").splitlines() if p.strip()]
+
+
+class CallRoutingTestForm(forms.Form):
+    caller = forms.CharField(label=_("Caller"), max_length=254,
+                             help_text=_("Email address, extension or number of a person or workspace."))
+    destination = forms.CharField(label=_("Dialled digits"), max_length=64,
+                                  help_text=_("What the caller dials: an extension, a number in any format."))

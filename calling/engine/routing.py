@@ -67,7 +67,7 @@ def route_call(state: DesiredState, caller_line: str, dialled: str) -> RoutingRe
         if route is None or route.kind not in kinds:
             return False
         result.call_type = INTERNAL_CALL
-        steps.append(Step("line", f"{key} is the {route.kind} of a line in this organisation.",
+        steps.append(Step("line", f"{key} is the {route.kind} of a line in this organization.",
                           {"lineUser": route.line_user, "kind": route.kind}))
         if not permit(INTERNAL_CALL):
             return True

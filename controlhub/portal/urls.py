@@ -1,6 +1,7 @@
 """The admin portal's URL map (mounted at /). Each app's pages keep their app's namespace."""
 from django.urls import include, path
 
+from calling import dialplan_views as dialplan
 from calling import views as calling
 from devices import views as devices
 from users import views as users
@@ -47,6 +48,18 @@ calling_patterns = [
     path("pstn/route-groups/add/", calling.route_group_form, name="route_group_add"),
     path("pstn/route-groups/<uuid:pk>/", calling.route_group_form, name="route_group_edit"),
     path("pstn/route-groups/<uuid:pk>/delete/", calling.route_group_delete, name="route_group_delete"),
+    path("locations/<uuid:pk>/outgoing-permissions/", dialplan.location_outgoing_permissions,
+         name="location_outgoing_permissions"),
+    path("users/<uuid:pk>/outgoing-permissions/", dialplan.person_outgoing_permissions,
+         name="person_outgoing_permissions"),
+    path("call-routing/", dialplan.call_routing, name="call_routing"),
+    path("call-routing/test/", dialplan.call_routing_test, name="call_routing_test"),
+    path("call-routing/translation-patterns/add/", dialplan.translation_pattern_add, name="translation_pattern_add"),
+    path("call-routing/translation-patterns/<uuid:pk>/delete/", dialplan.translation_pattern_delete,
+         name="translation_pattern_delete"),
+    path("call-routing/dial-plans/add/", dialplan.dial_plan_form, name="dial_plan_add"),
+    path("call-routing/dial-plans/<uuid:pk>/", dialplan.dial_plan_form, name="dial_plan_edit"),
+    path("call-routing/dial-plans/<uuid:pk>/delete/", dialplan.dial_plan_delete, name="dial_plan_delete"),
     path("users/<uuid:pk>/calling/", calling.person_calling, name="person_calling"),
     path("users/<uuid:pk>/calling/remove/", calling.person_calling_remove, name="person_calling_remove"),
     path("workspaces/<uuid:pk>/calling/", calling.workspace_calling, name="workspace_calling"),

@@ -9,7 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from calling.models import Line, Number, NumberState
+from calling.actions import effective_permissions
+from calling.models import CallType, Line, Number, NumberState, PermissionAction
 from controlhub.actions import LOCATION_FIELDS, create_location, delete_location, update_location
 from controlhub.models import AuditEvent, Location, Organization, SyncTarget
 from controlhub.roles import VIEW, Area
@@ -141,6 +142,8 @@ def location_detail(request, pk):
         "device_count": scoped(request, Device).filter(location=location).count(),
         "can_edit": may_change(request, location),
         "can_delete": may_change(request, location, "delete"),
+        "blocked_call_types": [CallType(ct).label for ct, p in effective_permissions(location)[0].items()
+                               if p["action"] == PermissionAction.BLOCK],
     })
 
 
