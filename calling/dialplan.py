@@ -38,8 +38,8 @@ def _check_syntax(pattern: str, what: str) -> str:
         raise ValueError(f"A + may only start a {what}.")
     if "!" in pattern[:-1]:
         raise ValueError(f"! may only end a {what}.")
-    if not re.search(r"[0-9X]", pattern):
-        raise ValueError(f"A {what} needs at least one digit or X.")
+    if not re.search(r"[0-9X!]", pattern):
+        raise ValueError(f"A {what} needs at least one digit, X or !.")
     return pattern
 
 
