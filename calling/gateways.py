@@ -1,5 +1,9 @@
 """What an administrator needs to bring a local gateway (Cisco CUBE) up: the parameters Control Hub shows for a
-trunk, a ready-to-paste IOS-XE configuration, and whether the gateway is registered with the call engine now.
+trunk, a ready-to-paste IOS-XE configuration, and whether the gateway is registered with the call engine.
+
+Registration is never asked of the engine inside a web request: a beat task (`refresh_trunk_registrations`,
+every `TRUNK_REGISTRATION_INTERVAL` seconds) looks every registering trunk up and keeps the answer in Redis
+(`trunk:registration:<id>`: registered contact and when it was checked); pages and the API read that.
 
 The CUBE configuration follows Cisco's "Configure Local Gateway on Cisco IOS XE for Webex Calling" guide: a
 `voice class tenant` that registers the trunk's line/port with the registrar (our call engine) and points calls
@@ -8,12 +12,15 @@ dial-peer 200201 …) is site-specific and left as placeholders the administrato
 """
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.conf import settings
 
-from .models import Trunk
+from .models import Trunk, TrunkType
 
 log = logging.getLogger(__name__)
 
@@ -149,19 +156,80 @@ dial-peer voice 200 voip
 """
 
 
-def trunk_status(trunk: Trunk) -> str:
-    """online/offline for a registering trunk (its AOR has a registered contact or not); unknown for a
-    certificate-based trunk (the engine does not probe gateways) or when the engine cannot be asked."""
+class TrunkStatus(str):
+    """online / offline / unknown (compares and serialises as that string), with what the last check found:
+    `contact` (the registered contact, if any) and `checked_at` (Unix time; None when never checked)."""
+
+    contact: str = ""
+    checked_at: float | None = None
+
+    def __new__(cls, value: str, contact: str = "", checked_at: float | None = None):
+        status = super().__new__(cls, value)
+        status.contact, status.checked_at = contact, checked_at
+        return status
+
+    @property
+    def checked_seconds_ago(self) -> int | None:
+        return None if self.checked_at is None else max(0, int(time.time() - self.checked_at))
+
+
+REDIS_PREFIX = "trunk:registration:"
+
+
+def _interval() -> float:
+    return float(getattr(settings, "TRUNK_REGISTRATION_INTERVAL", 30))
+
+
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def trunk_status(trunk: Trunk) -> TrunkStatus:
+    """Whether a registering trunk was registered at the last check (`refresh_trunk_registrations`); unknown for
+    a certificate-based trunk (the engine does not probe gateways), when no check has run for three intervals,
+    or when the last check could not ask the engine. Reads Redis only: no call to the engine."""
     if not trunk.is_registering:
-        return UNKNOWN
+        return TrunkStatus(UNKNOWN)
+    try:
+        raw = _redis().get(f"{REDIS_PREFIX}{trunk.pk}")
+    except Exception as exc:  # noqa: BLE001 - no Redis (embedded mode): the state is simply unknown
+        log.info("registration of trunk %s unknown: %s", trunk.pk, exc)
+        return TrunkStatus(UNKNOWN)
+    if not raw:
+        return TrunkStatus(UNKNOWN)
+    data = json.loads(raw)
+    return TrunkStatus(data["status"], data.get("contact", ""), data.get("checkedAt"))
+
+
+def refresh_trunk_registrations() -> dict[str, int]:
+    """Look every registering trunk up on the engine and store the answer; returns counts per status."""
     from .engine import EngineError, get_engine
 
     engine = get_engine()
-    check = getattr(engine, "trunk_registered", None)
-    if not engine.configured or check is None:
-        return UNKNOWN
-    try:
-        return ONLINE if check(trunk.sip_username, trunk.organization.sip_domain) else OFFLINE
-    except (EngineError, OSError) as exc:
-        log.info("registration of trunk %s unknown: %s", trunk.pk, exc)
-        return UNKNOWN
+    lookup = getattr(engine, "contacts", None)
+    counts = {ONLINE: 0, OFFLINE: 0, UNKNOWN: 0}
+    trunks = Trunk.objects.filter(trunk_type=TrunkType.REGISTERING).select_related("organization").order_by("pk")
+    pipe = _redis().pipeline(transaction=False)
+    ttl = max(60, int(3 * _interval()))   # a check that stops running turns into "unknown", never a stale answer
+    for trunk in trunks.iterator(chunk_size=500):
+        contacts: list[str] = []
+        status = UNKNOWN
+        if engine.configured and lookup is not None:
+            try:
+                contacts = lookup(trunk.sip_username, trunk.organization.sip_domain)
+                status = ONLINE if contacts else OFFLINE
+            except (EngineError, OSError) as exc:
+                log.info("registration of trunk %s unknown: %s", trunk.pk, exc)
+        counts[status] += 1
+        pipe.set(f"{REDIS_PREFIX}{trunk.pk}", json.dumps(
+            {"status": status, "contact": contacts[0] if contacts else "", "checkedAt": time.time()}), ex=ttl)
+    pipe.execute()
+    return counts
+
+
+@shared_task(name="calling.refresh_trunk_registrations", ignore_result=True)
+def refresh_trunk_registrations_task() -> dict[str, int]:
+    """Beat (CELERY_BEAT_SCHEDULE["refresh-trunk-registrations"])."""
+    return refresh_trunk_registrations()

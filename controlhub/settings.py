@@ -111,8 +111,29 @@ LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
+# The session cookie dies with the browser unless "Remember me" was ticked (then it lasts SESSION_COOKIE_AGE);
+# either way the server forgets a session after SESSION_COOKIE_AGE.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Pages carry the CSRF token in their forms and htmx headers; no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = True
+# Failed password sign-ins per client address and per email before sign-in is refused for a while (allauth).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": os.environ.get("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
+}
+ACCOUNT_FORMS = {"login": "controlhub.auth.EmailFirstLoginForm"}
+# A password reset for an unknown address sends nothing (no mail to strangers through this server).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Seconds an invitation (welcome) link to set a first password stays valid (users/invitations.py).
+INVITATION_MAX_AGE = int(os.environ.get("INVITATION_MAX_AGE", str(7 * 24 * 3600)))
+# Rate limits (sign-in throttling) live in the cache: set CACHE_URL=redis://… when several web processes serve
+# the portal, so they share the counts; the default is per process.
+if os.environ.get("CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["CACHE_URL"], "KEY_PREFIX": "controlhub"}}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("sv", "Svenska")]
@@ -143,7 +164,7 @@ REST_FRAMEWORK = {
         "controlhub.api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["controlhub.auth.IsAdministrator"],   # people: only people/me
     "DEFAULT_RENDERER_CLASSES": ["controlhub.api.renderers.WebexJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["controlhub.api.parsers.AnyJSONParser"],
     "EXCEPTION_HANDLER": "controlhub.api.errors.webex_exception_handler",
@@ -199,7 +220,7 @@ SYNC_MAX_ATTEMPTS = int(os.environ.get("SYNC_MAX_ATTEMPTS", "8"))
 SYNC_BACKOFF_BASE = float(os.environ.get("SYNC_BACKOFF_BASE", "2"))
 SYNC_BACKOFF_MAX = float(os.environ.get("SYNC_BACKOFF_MAX", "300"))
 
-# Per-organisation SAML SSO (users/sso.py, python3-saml). The SP key pair signs our AuthnRequests and logout
+# Per-organisation SAML SSO (users/sso/, python3-saml). The SP key pair signs our AuthnRequests and logout
 # messages and is published in every organisation's SP metadata; generated with openssl on first use unless set.
 SSO_SP_KEY_FILE = Path(os.environ.get("SSO_SP_KEY_FILE", BASE_DIR / "var" / "sso" / "sp.key"))
 SSO_SP_CERT_FILE = Path(os.environ.get("SSO_SP_CERT_FILE", BASE_DIR / "var" / "sso" / "sp.crt"))
@@ -227,3 +248,8 @@ PROVISIONING_OFFLINE_AFTER = int(os.environ.get("PROVISIONING_OFFLINE_AFTER", st
 # Copy the provisioning server's seen log into devices (first/last seen, online/offline).
 CELERY_BEAT_SCHEDULE["import-provisioning-seen"] = {
     "task": "devices.provisioning.import_seen", "schedule": float(os.environ.get("PROVISIONING_SEEN_INTERVAL", "60"))}
+# Whether each registering trunk (local gateway) is registered: asked of the engine by beat, never in a request.
+TRUNK_REGISTRATION_INTERVAL = float(os.environ.get("TRUNK_REGISTRATION_INTERVAL", "30"))
+CELERY_BEAT_SCHEDULE["refresh-trunk-registrations"] = {
+    "task": "calling.refresh_trunk_registrations", "schedule": TRUNK_REGISTRATION_INTERVAL}
+CELERY_IMPORTS = ("calling.gateways",)   # its beat task lives beside the code it checks

@@ -30,6 +30,8 @@ WHITENOISE_USE_FINDERS=true
 ENV
 fi
 set -a; . "$ENV_FILE"; set +a
+# gunicorn runs several processes: sign-in throttling must count in one shared cache (Redis db 1)
+export CACHE_URL=${CACHE_URL:-redis://127.0.0.1:6379/1}
 
 wait_for() {  # wait_for NAME SECONDS COMMAND...
   local name=$1 seconds=$2; shift 2

@@ -10,7 +10,7 @@ from controlhub.actions import Actor, record_change, same_org
 from controlhub.models import AuditAction, Organization
 from users.models import Person, Workspace
 
-from .models import Device, DeviceLine, LineType, SupportedDevice
+from .models import Device, DeviceLine, DeviceStatus, LineType, SupportedDevice, new_secret
 from .validators import normalize_mac
 
 
@@ -169,3 +169,19 @@ def set_device_members(actor: Actor, device: Device, members: list[Member]) -> l
     if before != after:
         record_change(actor, AuditAction.UPDATE, device, before, after=after)
     return result
+
+
+@transaction.atomic
+def reset_first_contact(actor: Actor, device: Device) -> Device:
+    """Let the phone fetch its file once more without HTTP auth (it was factory reset or replaced, so it no
+    longer knows its credentials). Its HTTP password is renewed at the same time: a copy of the old file or a
+    phone that was taken away can no longer fetch anything; the next file carries the new password."""
+    actor.require(Device, "change", device)
+    before = {"first_contact": "done" if device.first_seen else "open"}
+    device.first_contact_token = new_secret()
+    device.provisioning_password = new_secret()
+    device.first_seen = None
+    device.status = DeviceStatus.PENDING
+    device.save(update_fields=["first_contact_token", "provisioning_password", "first_seen", "status", "updated"])
+    record_change(actor, AuditAction.UPDATE, device, before, after={"first_contact": "reset"})
+    return device

@@ -56,6 +56,9 @@ class Device(OrgOwned):
     provisioning_password = models.CharField(max_length=40, default=new_secret, editable=False)
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # Trust on first fetch: while the device has never been seen, the provisioning server serves its file once
+    # without HTTP auth under this token (the file carries the credentials); a new token re-opens that door once.
+    first_contact_token = models.CharField(max_length=40, default=new_secret, editable=False)
 
     admin_area = Area.DEVICES
     audit_fields = ("mac", "model", "person", "workspace", "location", "status")

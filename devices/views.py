@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from calling.models import Line
 from controlhub.portal.shortcuts import (
@@ -25,7 +25,7 @@ from controlhub.portal.shortcuts import (
 from controlhub.roles import Area
 from users.models import Person, Workspace
 
-from .actions import Member, create_device, delete_device, set_device_members
+from .actions import Member, create_device, delete_device, reset_first_contact, set_device_members
 from .forms import DeviceAddForm, DeviceFilterForm, DeviceLineFormSet, OwnerKind
 from .models import Device
 
@@ -116,6 +116,8 @@ def provisioning_info(device, with_credentials: bool) -> dict | None:
         log.warning("no provisioning URLs for device %s", device.pk, exc_info=True)
         return None
     info["credentials"] = client.http_credentials(device) if with_credentials else None
+    info["http_auth"] = client.http_credentials(device) is not None
+    info["first_contact_open"] = client.first_contact_open(device)
     return info
 
 
@@ -169,3 +171,15 @@ def device_delete(request, pk):
         done=_("%(device)s was deleted.") % {"device": device}, success_url=reverse("devices:device_list"),
         cancel_url=reverse("devices:device_detail", kwargs={"pk": device.pk}),
         explanation=_("The phone stops receiving its configuration and its line credentials are revoked."))
+
+
+@require_POST
+@portal_view(Area.DEVICES)
+def device_reset_first_contact(request, pk):
+    """The phone was factory reset or replaced: its next fetch is served once without HTTP auth."""
+    device = _device_or_404(request, pk)
+    require_change(request, device)
+    reset_first_contact(actor(request), device)
+    messages.success(request, _("First contact of %(device)s was reset: its next fetch gets the file and new "
+                                "HTTP credentials without asking for them.") % {"device": device})
+    return redirect("devices:device_detail", pk=device.pk)

@@ -101,7 +101,9 @@ def metadata(request, org_id):
 @portal_view(Area.ORGANIZATION)
 def test(request, org_id):
     """Start a test sign-in (new tab): validates everything, signs nobody in, records the result."""
-    if str(request.organization.pk) != str(org_id) or not may(request.user, Area.ORGANIZATION, CHANGE):
+    if str(request.organization.pk) != str(org_id):
+        raise Http404   # another organisation's SSO is not there for this admin, as everywhere else
+    if not may(request.user, Area.ORGANIZATION, CHANGE):
         raise PermissionDenied
     if not IdentityProvider.objects.filter(organization=request.organization).exists():
         raise Http404

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from calling.actions import change_calling_person_licenses
 from controlhub.portal.shortcuts import (
@@ -70,7 +70,7 @@ def person_list(request):
 
 def _person_or_404(request, pk):
     return visible_or_404(request, Person, Person.objects.select_related("location", "line__number",
-                                                                         "line__location"), pk=pk)
+                                                                         "line__location", "account"), pk=pk)
 
 
 @require_safe
@@ -84,7 +84,36 @@ def person_detail(request, pk):
         "devices": person.devices.select_related("model"),
         "can_edit": may_change(request, person),
         "can_delete": may_change(request, person, "delete"),
+        "invitation_pending": invitation_pending(person),
     })
+
+
+def invitation_pending(person: Person) -> bool:
+    """Whether the person still has to set a first password with an invitation link (not for SSO people)."""
+    from . import sso
+
+    account = person.account
+    if person.status == "inactive" or (account is not None and account.has_usable_password()):
+        return False
+    return sso.password_sign_in_refused(person.email) is None
+
+
+@require_POST
+@portal_view(Area.PEOPLE)
+def person_resend_invitation(request, pk):
+    """Send the invitation mail again; the earlier link stops working."""
+    from .invitations import resend_invitation
+
+    person = _person_or_404(request, pk)
+    require_change(request, person)
+    try:
+        resend_invitation(actor(request), person)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("A new invitation was sent to %(email)s. Earlier invitation links no longer "
+                                    "work.") % {"email": person.email})
+    return redirect("users:person_detail", pk=person.pk)
 
 
 @portal_view(Area.PEOPLE)

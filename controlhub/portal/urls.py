@@ -73,6 +73,8 @@ devices_patterns = [
     path("devices/<uuid:pk>/", devices.device_detail, name="device_detail"),
     path("devices/<uuid:pk>/lines/", devices.device_lines, name="device_lines"),
     path("devices/<uuid:pk>/delete/", devices.device_delete, name="device_delete"),
+    path("devices/<uuid:pk>/reset-first-contact/", devices.device_reset_first_contact,
+         name="device_reset_first_contact"),
 ]
 
 urlpatterns = [

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BigIntegerField, Case, CharField, F, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .models import ObjectSync, SyncStatus, SyncTarget
@@ -62,6 +63,23 @@ class Pusher:
     def push(self, key: str) -> None:
         """Make the target match the whole desired state of `key` (raise PushFailed / NotConfigured)."""
         raise NotImplementedError
+
+    def push_batch(self, keys: list[str]) -> dict[str, Exception | None]:
+        """Push several keys; key -> None (pushed) or the exception that key failed with.
+
+        The default pushes key by key. A target that can do better (render a batch with constant queries, send
+        it in one request) overrides this; either way each key reports its own outcome, so one bad key never
+        holds the others back.
+        """
+        outcomes: dict[str, Exception | None] = {}
+        for key in keys:
+            try:
+                self.push(key)
+            except Exception as exc:  # noqa: BLE001 - reported per key, classified by push_now
+                outcomes[key] = exc
+            else:
+                outcomes[key] = None
+        return outcomes
 
     def finish(self) -> None:
         """Called once after a batch (e.g. one engine reload for the whole batch)."""
@@ -149,6 +167,58 @@ def bump(objects: Iterable) -> None:
     _enqueue_on_commit(list(by_key))
 
 
+def bump_bulk(objects: Iterable) -> None:
+    """`bump` for batches of thousands of objects (CSV import): the same keys and versions, written with COPY.
+
+    The objects' keys come from the same registered key functions; the keys' versions go up with the same upsert;
+    the per-object versions are copied into a temporary table and merged with one INSERT … ON CONFLICT, instead of
+    an INSERT whose thousands of parameters are bound one by one. Other databases than PostgreSQL use `bump`.
+    """
+    objects = list(objects)
+    if connection.vendor != "postgresql":
+        bump(objects)
+        return
+    by_key: dict[tuple[str, str], TargetKey] = {}
+    object_keys: dict[tuple[str, str, tuple[str, str]], None] = {}
+    for obj, keys in zip(objects, keys_by_object(objects), strict=True):
+        for tk in keys:
+            by_key.setdefault((tk.target, tk.key), tk)
+            object_keys[(obj._meta.model_name, str(obj.pk), (tk.target, tk.key))] = None
+    if not by_key:
+        return
+    now = timezone.now()
+    rows, params = [], []
+    for (target, key), tk in by_key.items():
+        rows.append("(%s, %s, %s, 1, 0, 'PENDING', 0, '', %s)")
+        params += [target, key, tk.organization_id, now]
+    table = ObjectSync._meta.db_table
+    columns = "object_type, object_id, sync_target_id, version"
+
+    def copy_into(cursor, into: str) -> None:
+        with cursor.cursor.copy(f"COPY {into} ({columns}) FROM STDIN") as copy:
+            for object_type, object_id, key in object_keys:
+                sync_target_id, version = versions[key]
+                copy.write_row((object_type, object_id, sync_target_id, version))
+
+    # The temporary table empties itself at commit: keep the copy and the merge in one transaction.
+    with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
+        cursor.execute(_UPSERT.format(values=", ".join(rows)), params)
+        versions = {(target, key): (pk, version) for pk, target, key, version in cursor.fetchall()}
+        try:
+            # Objects new to the pipeline (what an import creates) have no versions yet: copy them straight in.
+            with transaction.atomic(), connection.wrap_database_errors:
+                copy_into(cursor, table)
+        except IntegrityError:  # some have: merge through a temporary table
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS bulk_objectsync (object_type varchar(40), "
+                           "object_id varchar(64), sync_target_id bigint, version bigint) ON COMMIT DELETE ROWS")
+            cursor.execute("TRUNCATE bulk_objectsync")
+            copy_into(cursor, "bulk_objectsync")
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM bulk_objectsync "
+                           "ON CONFLICT (object_type, object_id, sync_target_id) "
+                           "DO UPDATE SET version = EXCLUDED.version")
+    _enqueue_on_commit(list(by_key))
+
+
 def _enqueue_on_commit(keys: list[tuple[str, str]]) -> None:
     # Its own callback per bump: a rolled-back transaction drops its callbacks, and with them exactly its keys.
     # Repeats across bumps cost one Redis SET NX each (see _claim).
@@ -159,9 +229,10 @@ def enqueue(keys: Iterable[tuple[str, str]]) -> int:
     """Queue pushes for these keys in batches, skipping keys that already have a push waiting."""
     from .tasks import push_keys
 
+    keys = list(dict.fromkeys(keys))
     by_target: dict[str, list[str]] = defaultdict(list)
-    for target, key in keys:
-        if _claim(target, key):
+    for (target, key), claimed in zip(keys, _claim_many(keys), strict=True):
+        if claimed:
             by_target[target].append(key)
     queued = 0
     for target, target_keys in by_target.items():
@@ -187,11 +258,30 @@ def _claim(target: str, key: str) -> bool:
         return True
 
 
+def _claim_many(keys: list[tuple[str, str]]) -> list[bool]:
+    """`_claim` for many keys in one Redis round trip."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not keys:
+        return [True] * len(keys)
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        for target, key in keys:
+            pipe.set(f"sync:queued:{target}:{key}", 1, nx=True, ex=600)
+        return [bool(r) for r in pipe.execute()]
+    except Exception:  # Redis down: queue anyway (a duplicate push is harmless; a lost one is not)
+        log.warning("sync: Redis unavailable for de-duplication; queuing %d keys", len(keys))
+        return [True] * len(keys)
+
+
 def release_claim(target: str, key: str) -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    release_claims(target, [key])
+
+
+def release_claims(target: str, keys: list[str]) -> None:
+    """Clear the keys' "push waiting" flags in one round trip (a task does so before it reads the database)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not keys:
         return
     try:
-        _redis().delete(f"sync:queued:{target}:{key}")
+        _redis().delete(*[f"sync:queued:{target}:{key}" for key in keys])
     except Exception:
         pass
 
@@ -217,31 +307,46 @@ def backoff(attempts: int) -> float:
 
 
 def push_now(target: str, keys: list[str]) -> dict[str, str]:
-    """Push these keys (the task's body). Returns key -> resulting status."""
+    """Push these keys (the task's body) as one batch. Returns key -> resulting status.
+
+    Reads every key's desired version in one query *before* pushing (a change committed during the push stays
+    pending and is queued again), lets the target push the whole batch, then records the outcomes in bulk.
+    """
     pusher = _pushers.get(target)
-    results: dict[str, str] = {}
-    for key in keys:
-        release_claim(target, key)
-        row = SyncTarget.objects.filter(target=target, key=key).first()
-        if row is None:
-            continue
-        version = row.desired_version
+    keys = list(dict.fromkeys(keys))
+    release_claims(target, keys)
+    rows = {row.key: row for row in SyncTarget.objects.filter(target=target, key__in=keys)}
+    if not rows:
+        return {}
+    if pusher is None:
+        outcomes: dict[str, Exception | None] = {
+            key: NotConfigured(f"No pusher registered for target {target!r}.") for key in rows}
+    else:
         try:
-            if pusher is None:
-                raise NotConfigured(f"No pusher registered for target {target!r}.")
-            pusher.push(key)
-        except NotConfigured as exc:
-            _settle(row, version, SyncStatus.NOT_CONFIGURED, str(exc))
-            results[key] = SyncStatus.NOT_CONFIGURED
-        except PushFailed as exc:
-            results[key] = _fail(row, str(exc), exc.retryable)
-        except Exception as exc:  # a bug in rendering must not wedge the key: record it and keep going
-            log.exception("sync: push of %s:%s crashed", target, key)
-            results[key] = _fail(row, f"{type(exc).__name__}: {exc}", retryable=True)
-        else:
-            _settle(row, version, SyncStatus.SYNCED, "")
-            results[key] = SyncStatus.SYNCED
-    if pusher is not None and any(s == SyncStatus.SYNCED for s in results.values()):
+            outcomes = pusher.push_batch(list(rows))
+        except Exception as exc:  # a bug above the per-key level: every key of the batch failed with it
+            log.exception("sync: batch push of %d %s keys crashed", len(rows), target)
+            outcomes = {key: exc for key in rows}
+    synced, not_configured, failed = [], [], {}
+    for key, row in rows.items():
+        exc = outcomes.get(key, PushFailed("the pusher reported nothing for this key"))
+        if exc is None:
+            synced.append(row)
+        elif isinstance(exc, NotConfigured):
+            not_configured.append((row, str(exc)))
+        elif isinstance(exc, PushFailed):
+            failed[key] = (row, str(exc), exc.retryable)
+        else:  # a bug in rendering must not wedge the key: record it and keep going
+            log.error("sync: push of %s:%s crashed", target, key, exc_info=exc)
+            failed[key] = (row, f"{type(exc).__name__}: {exc}", True)
+    results: dict[str, str] = {}
+    results.update(_settle_many(target, [(row, row.desired_version) for row in synced], SyncStatus.SYNCED, ""))
+    for message, group in _group_by_message(not_configured).items():
+        results.update(_settle_many(target, [(row, row.desired_version) for row in group],
+                                    SyncStatus.NOT_CONFIGURED, message))
+    if failed:
+        results.update(_fail_many(target, list(failed.values())))
+    if pusher is not None and synced:
         try:
             pusher.finish()
         except PushFailed as exc:
@@ -249,50 +354,88 @@ def push_now(target: str, keys: list[str]) -> dict[str, str]:
     return results
 
 
-def _settle(row: SyncTarget, version: int, status: str, message: str) -> None:
-    """Record a push of `version`; a change that arrived meanwhile keeps the key pending (and queued)."""
+def _group_by_message(rows: list[tuple[SyncTarget, str]]) -> dict[str, list[SyncTarget]]:
+    groups: dict[str, list[SyncTarget]] = defaultdict(list)
+    for row, message in rows:
+        groups[message].append(row)
+    return groups
+
+
+def _settle_many(target: str, pushed: list[tuple[SyncTarget, int]], status: str, message: str) -> dict[str, str]:
+    """Record pushes of these versions in two statements; keys that changed meanwhile stay pending (and queued).
+
+    `pushed_version` only moves forward (a slower, older push never overwrites a newer one); a key is *synced*
+    only if what was pushed is still its desired version.
+    """
+    if not pushed:
+        return {}
     now = timezone.now()
-    with transaction.atomic():
-        current = SyncTarget.objects.select_for_update().filter(pk=row.pk).first()
-        if current is None:  # removed meanwhile (its organisation was deleted): nothing left to record
-            return
-        current.pushed_version = max(current.pushed_version, version)
-        lagging = current.pushed_version < current.desired_version
-        current.status = SyncStatus.PENDING if lagging and status == SyncStatus.SYNCED else status
-        current.attempts = 0
-        current.last_error = message
-        current.next_attempt_at = None
-        current.last_pushed_at = now
-        current.save()
+    ids = [row.pk for row, _ in pushed]
+    version_of = Case(*[When(pk=row.pk, then=Value(version)) for row, version in pushed],
+                      output_field=BigIntegerField())
+    new_status: Case | Value = Value(status)
+    if status == SyncStatus.SYNCED:
+        # lagging <=> max(old pushed, this version) < desired <=> both are below the desired version
+        new_status = Case(*[When(pk=row.pk, desired_version__gt=version, pushed_version__lt=F("desired_version"),
+                                 then=Value(SyncStatus.PENDING)) for row, version in pushed],
+                          default=Value(status), output_field=CharField())
+    # status is computed from the old pushed_version (SQL evaluates SET expressions on the old row)
+    SyncTarget.objects.filter(pk__in=ids).update(
+        status=new_status, pushed_version=Greatest(F("pushed_version"), version_of), attempts=0,
+        last_error=message, next_attempt_at=None, last_pushed_at=now, updated=now)
+    lagging = list(SyncTarget.objects.filter(pk__in=ids, pushed_version__lt=F("desired_version"))
+                   .values_list("key", flat=True))
     if lagging:
-        enqueue([(row.target, row.key)])
+        enqueue([(target, key) for key in lagging])
+    late = set(lagging)
+    return {row.key: (SyncStatus.PENDING if row.key in late and status == SyncStatus.SYNCED else status)
+            for row, _ in pushed}
 
 
-def _fail(row: SyncTarget, message: str, retryable: bool) -> str:
+def _fail_many(target: str, failures: list[tuple[SyncTarget, str, bool]]) -> dict[str, str]:
+    """Count a failed attempt for each key; retryable ones are retried after a backoff, the others fail.
+
+    Keys that failed together (the target was down for the whole batch) retry together: one delayed task for
+    the batch, so an outage costs one retry chain per batch rather than one per key. A key failing on its own
+    (a broken render) gets its own attempts counter and reaches *failed* alone; the others settle meanwhile.
+    """
+    by_pk = {row.pk: (message, retryable) for row, message, retryable in failures}
+    now = timezone.now()
+    results: dict[str, str] = {}
+    retry: list[tuple[str, float]] = []
     with transaction.atomic():
-        current = SyncTarget.objects.select_for_update().filter(pk=row.pk).first()
-        if current is None:
-            return SyncStatus.FAILED
-        current.attempts += 1
-        current.last_error = message[:2000]
-        if retryable and current.attempts < MAX_ATTEMPTS:
-            delay = backoff(current.attempts)
-            current.status = SyncStatus.RETRYING
-            current.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-        else:
-            delay = None
-            current.status = SyncStatus.FAILED
-            current.next_attempt_at = None
-        current.save()
+        current = list(SyncTarget.objects.select_for_update().filter(pk__in=list(by_pk)).order_by("pk"))
+        for row in current:
+            message, retryable = by_pk[row.pk]
+            row.attempts += 1
+            row.last_error = message[:2000]
+            if retryable and row.attempts < MAX_ATTEMPTS:
+                delay = backoff(row.attempts)
+                row.status = SyncStatus.RETRYING
+                row.next_attempt_at = now + timedelta(seconds=delay)
+                retry.append((row.key, delay))
+            else:
+                row.status = SyncStatus.FAILED
+                row.next_attempt_at = None
+            row.updated = now
+            results[row.key] = row.status
+        SyncTarget.objects.bulk_update(current, ["attempts", "last_error", "status", "next_attempt_at", "updated"])
+    for row, _, _ in failures:
+        results.setdefault(row.key, SyncStatus.FAILED)  # removed meanwhile (its organisation was deleted)
     # One retry chain per key: the scheduled retry holds the key's claim, so changes committed during an
     # outage do not start chains of their own (the retry pushes their state too: it renders the whole key).
     # Embedded mode runs tasks inline: a countdown would be ignored and retries would recurse inside the web
     # request, so there the failure is only recorded (Retry now, or the next change, pushes again).
-    if delay is not None and not settings.CELERY_TASK_ALWAYS_EAGER and _claim(row.target, row.key):
+    if retry and not settings.CELERY_TASK_ALWAYS_EAGER:
         from .tasks import push_keys
 
-        push_keys.apply_async((row.target, [row.key]), countdown=delay, queue=_queue())
-    return current.status
+        claims = _claim_many([(target, key) for key, _ in retry])
+        claimed = [item for item, ok in zip(retry, claims, strict=True) if ok]
+        for start in range(0, len(claimed), PUSH_BATCH):
+            chunk = claimed[start:start + PUSH_BATCH]
+            push_keys.apply_async((target, [key for key, _ in chunk]), countdown=max(d for _, d in chunk),
+                                  queue=_queue())
+    return results
 
 
 def reconcile(now=None, grace_seconds: float = 15.0) -> int:
@@ -304,8 +447,11 @@ def reconcile(now=None, grace_seconds: float = 15.0) -> int:
                .exclude(status=SyncStatus.RETRYING, next_attempt_at__gt=now)
                .values_list("target", "key"))
     keys = list(lagging[:10000])
+    by_target: dict[str, list[str]] = defaultdict(list)
     for target, key in keys:
-        release_claim(target, key)  # a claim left by a lost message must not block the re-queue
+        by_target[target].append(key)
+    for target, target_keys in by_target.items():
+        release_claims(target, target_keys)  # a claim left by a lost message must not block the re-queue
     return enqueue(keys) if keys else 0
 
 

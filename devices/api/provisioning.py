@@ -2,8 +2,9 @@
 
 Not a Webex endpoint (Webex onboards MPP phones by activation code or MAC); same conventions as the others:
 `{bootstrapUrl, configUrl, provisioningUrl}`, plus `httpUser`/`httpPassword` when per-device HTTP auth is on and
-the caller may change the device (they are secrets: read-only admins get the URLs only). Another organisation's
-device is a 404.
+the caller may change the device (they are secrets: read-only admins get the URLs only), and `firstContactOpen`
+when per-device HTTP auth is on: whether the phone's next fetch is served once without credentials (it has never
+fetched its file, or an administrator reset its first contact). Another organisation's device is a 404.
 """
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,7 +14,13 @@ from controlhub.api.common import ORG_ID, WebexAPIView, get_or_404, parse_id
 from controlhub.roles import CHANGE
 
 from ..models import Device
-from ..provisioning.client import bootstrap_url, device_url, http_credentials, organization_base_url
+from ..provisioning.client import (
+    bootstrap_url,
+    device_url,
+    first_contact_open,
+    http_credentials,
+    organization_base_url,
+)
 
 
 class DeviceProvisioningOut(serializers.Serializer):
@@ -22,6 +29,9 @@ class DeviceProvisioningOut(serializers.Serializer):
     configUrl = serializers.CharField(help_text="The device's own file (User-Agent MAC checked, HTTP auth)")
     httpUser = serializers.CharField(required=False)
     httpPassword = serializers.CharField(required=False)
+    firstContactOpen = serializers.BooleanField(
+        required=False, help_text="Per-device HTTP auth on and the phone never fetched its file (or its first contact "
+                                  "was reset): its next fetch is served once without credentials")
 
 
 class DeviceProvisioningView(WebexAPIView):
@@ -37,6 +47,8 @@ class DeviceProvisioningView(WebexAPIView):
             "configUrl": device_url(device),
         }
         credentials = http_credentials(device)
+        if credentials:
+            body["firstContactOpen"] = first_contact_open(device)
         if credentials and self.visible(Device, request, org, CHANGE).filter(pk=device.pk).exists():
             body["httpUser"], body["httpPassword"] = credentials
         return Response(body)

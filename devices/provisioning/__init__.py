@@ -1,7 +1,7 @@
 """Phone configuration files, one renderer module per phone family (DESIGN section 5), and the phone-facing
 provisioning server (`server.py`, its own process) with its store and the workers' push adapter (`client.py`).
 
-A renderer module provides `render_device_config(device, *, proxy=None, outbound_proxy=None)`,
+A renderer module provides `render_device_config(device, *, proxy=None, outbound_proxy=None, profile_rule=None)`,
 `render_bootstrap(model, base_url)`, `bootstrap_filename(model)`, `device_filename(device)` and
 `with_render_relations(queryset)`. Adding a family = a new module and one entry in `_RENDERERS`.
 
@@ -32,9 +32,11 @@ def renderer_for(model: SupportedDevice) -> ModuleType:
     return importlib.import_module(name)
 
 
-def render_device_config(device: Device, *, proxy: str | None = None, outbound_proxy: str | None = None) -> str:
+def render_device_config(device: Device, *, proxy: str | None = None, outbound_proxy: str | None = None,
+                         profile_rule: str | None = None) -> str:
     """The device's own configuration file (for MPP: `<mac>.xml`), with its lines and credentials."""
-    return renderer_for(device.model).render_device_config(device, proxy=proxy, outbound_proxy=outbound_proxy)
+    return renderer_for(device.model).render_device_config(device, proxy=proxy, outbound_proxy=outbound_proxy,
+                                                           profile_rule=profile_rule)
 
 
 def render_bootstrap(model: SupportedDevice, base_url: str) -> str:

@@ -1,6 +1,8 @@
 """The push adapter: what Celery workers call to put phone files on the provisioning server (DESIGN section 5).
 
     push_device(device)          -> PushResult   the device file `<mac>.xml` (+ its model's bootstrap file)
+    push_devices(devices, removed) -> BatchResult  a batch of device files, their models' bootstrap files and
+                                                  removals in one bulk request (a push task's batch)
     remove_device(org_key, mac)  -> bool         the device file is gone (True if it existed)
     remove_organization(org_key) -> int          all files of a deleted organisation are gone
     push_bootstrap(org, model)   -> PushResult   `<model>-3PCC.xml` of one organisation
@@ -17,7 +19,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -68,6 +70,21 @@ def http_credentials(device: Device) -> tuple[str, str] | None:
     if not getattr(settings, "PROVISIONING_HTTP_AUTH", True):
         return None
     return device.provisioning_user, device.provisioning_password
+
+
+def profile_rule(device: Device) -> str | None:
+    """The rule written into the device file so the phone fetches it with its credentials on every resync
+    (`[--uid … --pwd …]<base>/$MA.xml`, reference/mpp-provisioning.md §4); None when per-device auth is off."""
+    credentials = http_credentials(device)
+    if credentials is None:
+        return None
+    return f"[--uid {credentials[0]} --pwd {credentials[1]}]{organization_base_url(device.organization)}/$MA.xml"
+
+
+def first_contact_open(device: Device) -> bool:
+    """Whether the device's next fetch may come without HTTP auth (trust on first fetch): per-device auth is on
+    and the device has never been seen (or an administrator reset its first contact)."""
+    return http_credentials(device) is not None and device.first_seen is None
 
 
 # --------------------------------------------------------------------------------------------- transport
@@ -152,12 +169,13 @@ def _push_path(org_key: str, name: str) -> str:
 
 
 def push_file(org_key: str, name: str, content: str, *, mac: str | None = None, model: str | None = None,
-              http_user: str = "", http_passwords: list[str] | tuple[str, ...] = ()) -> dict:
+              http_user: str = "", http_passwords: list[str] | tuple[str, ...] = (), first_contact: str = "") -> dict:
     """Low-level: put one file (and its metadata) into the server's store; {"etag", "changed"}."""
     if (store := _local_store()) is not None:
         try:
             entry, changed = store.put(org_key, name, content.encode("utf-8"), mac=mac, model=model,
-                                       http_user=http_user, http_passwords=tuple(http_passwords))
+                                       http_user=http_user, http_passwords=tuple(http_passwords),
+                                       first_contact=first_contact)
         except ValueError as exc:
             raise ProvisioningRejected(str(exc)) from exc
         except OSError as exc:
@@ -165,7 +183,7 @@ def push_file(org_key: str, name: str, content: str, *, mac: str | None = None, 
         return {"etag": entry.etag, "changed": changed}
     return _request("PUT", _push_path(org_key, name), {
         "content": content, "mac": mac, "model": model, "httpUser": http_user,
-        "httpPasswords": list(http_passwords)})
+        "httpPasswords": list(http_passwords), "firstContact": first_contact})
 
 
 def push_bootstrap(org, model: SupportedDevice) -> PushResult:
@@ -176,6 +194,26 @@ def push_bootstrap(org, model: SupportedDevice) -> PushResult:
     return PushResult(f"{organization_base_url(org)}/{name}", body.get("etag", ""), bool(body.get("changed")))
 
 
+def _device_item(device: Device, proxy: str | None = None, outbound_proxy: str | None = None) -> dict:
+    """The device file as a push item: rendered whole from the database, with its HTTP credentials and, while
+    the device is in first contact, the token under which the server may serve it once without them."""
+    if proxy is None:
+        proxy = getattr(settings, "PROVISIONING_SIP_PROXY", "") or None
+    if outbound_proxy is None:
+        outbound_proxy = getattr(settings, "PROVISIONING_OUTBOUND_PROXY", "") or None
+    credentials = http_credentials(device)
+    return {
+        "orgKey": device.organization.provisioning_key,
+        "name": renderer_for(device.model).device_filename(device),
+        "content": render_device_config(device, proxy=proxy, outbound_proxy=outbound_proxy,
+                                        profile_rule=profile_rule(device)),
+        "mac": device.mac, "model": device.model.product_code,
+        "httpUser": credentials[0] if credentials else "",
+        "httpPasswords": [credentials[1]] if credentials else [],
+        "firstContact": device.first_contact_token if first_contact_open(device) else "",
+    }
+
+
 def push_device(device: Device, *, proxy: str | None = None, outbound_proxy: str | None = None,
                 with_bootstrap: bool = True) -> PushResult:
     """Render the device's whole file from the database and push it with its HTTP credentials (idempotent).
@@ -184,21 +222,124 @@ def push_device(device: Device, *, proxy: str | None = None, outbound_proxy: str
     factory-fresh phone of a new model finds its way. `proxy`/`outbound_proxy` default to the settings
     `PROVISIONING_SIP_PROXY` (empty: the organisation's SIP domain) and `PROVISIONING_OUTBOUND_PROXY` (the engine).
     """
-    renderer = renderer_for(device.model)
-    if proxy is None:
-        proxy = getattr(settings, "PROVISIONING_SIP_PROXY", "") or None
-    if outbound_proxy is None:
-        outbound_proxy = getattr(settings, "PROVISIONING_OUTBOUND_PROXY", "") or None
-    content = render_device_config(device, proxy=proxy, outbound_proxy=outbound_proxy)
+    item = _device_item(device, proxy, outbound_proxy)
     org = device.organization
     if with_bootstrap:
         push_bootstrap(org, device.model)
-    credentials = http_credentials(device)
-    name = renderer.device_filename(device)
-    body = push_file(org.provisioning_key, name, content, mac=device.mac, model=device.model.product_code,
-                     http_user=credentials[0] if credentials else "",
-                     http_passwords=[credentials[1]] if credentials else [])
-    return PushResult(f"{organization_base_url(org)}/{name}", body.get("etag", ""), bool(body.get("changed")))
+    body = push_file(item["orgKey"], item["name"], item["content"], mac=item["mac"], model=item["model"],
+                     http_user=item["httpUser"], http_passwords=item["httpPasswords"],
+                     first_contact=item["firstContact"])
+    return PushResult(f"{organization_base_url(org)}/{item['name']}", body.get("etag", ""),
+                      bool(body.get("changed")))
+
+
+@dataclass
+class BatchResult:
+    """Outcome of `push_devices`: per device id a PushResult or the exception it failed with alone (a render
+    bug, a file the server refused); per removed (org key, MAC) whether the server had the file."""
+
+    devices: dict = field(default_factory=dict)
+    removed: dict = field(default_factory=dict)
+
+
+BULK_BYTES = 1_500_000  # per request; the server accepts bodies up to 2 MB (devices.provisioning.http.MAX_BODY)
+
+
+def push_devices(devices: list[Device], removed: list[tuple[str, str]] = ()) -> BatchResult:
+    """A batch of device files, one bootstrap file per (organisation, model) among them, and removals, in as few
+    bulk requests as fit `BULK_BYTES` (usually one). Render with constant queries by passing devices from
+    `with_render_relations`. Raises ProvisioningUnavailable/NotConfigured when the server cannot take the batch
+    at all; a device that fails on its own is reported in the result and does not hold the others back.
+    """
+    result = BatchResult()
+    items: list[dict] = []
+    owners: list[Device | None] = []
+    bootstraps: dict[tuple, dict] = {}
+    for device in devices:
+        try:
+            item = _device_item(device)
+            model = device.model
+            org = device.organization
+            if (org.pk, model.pk) not in bootstraps:
+                bootstraps[(org.pk, model.pk)] = {
+                    "orgKey": org.provisioning_key, "name": renderer_for(model).bootstrap_filename(model),
+                    "content": render_bootstrap(model, organization_base_url(org))}
+        except Exception as exc:  # noqa: BLE001 - one device's broken render must not stop the batch
+            result.devices[device.pk] = exc
+            continue
+        items.append(item)
+        owners.append(device)
+    for item in bootstraps.values():
+        items.append(item)
+        owners.append(None)
+    put_results, delete_results = push_files(items, [{"orgKey": k, "name": f"{mac.lower()}.xml"}
+                                                     for k, mac in removed])
+    for item, owner, answer in zip(items, owners, put_results, strict=True):
+        if owner is None:
+            continue
+        if "error" in answer:
+            result.devices[owner.pk] = ProvisioningRejected(f"Provisioning server refused {item['name']}: "
+                                                            f"{answer['error']}")
+        else:
+            result.devices[owner.pk] = PushResult(f"{organization_base_url(owner.organization)}/{item['name']}",
+                                                  answer.get("etag", ""), bool(answer.get("changed")))
+    for (org_key, mac), answer in zip(removed, delete_results, strict=True):
+        result.removed[(org_key, mac)] = (ProvisioningRejected(answer["error"]) if "error" in answer
+                                          else bool(answer.get("deleted")))
+    return result
+
+
+def push_files(puts: list[dict], deletes: list[dict] = ()) -> tuple[list[dict], list[dict]]:
+    """Low-level bulk: put files (`{"orgKey", "name", "content", …push_file's fields}`) and delete files
+    (`{"orgKey", "name"}`); answers in order, `{"etag", "changed"}`/`{"deleted"}` or `{"error"}` per item."""
+    if (store := _local_store()) is not None:
+        return _store_bulk(store, puts, deletes)
+    put_results: list[dict] = []
+    delete_results: list[dict] = []
+    chunk: list[dict] = []
+    size = 0
+    for item in puts:
+        item_size = len(item["content"]) + 500
+        if chunk and size + item_size > BULK_BYTES:
+            put_results += _request("POST", "/_bulk", {"put": chunk}).get("put", [])
+            chunk, size = [], 0
+        chunk.append(item)
+        size += item_size
+    if chunk or deletes:
+        body = _request("POST", "/_bulk", {"put": chunk, "delete": list(deletes)})
+        put_results += body.get("put", [])
+        delete_results = body.get("delete", [])
+    if len(put_results) != len(puts) or len(delete_results) != len(deletes):
+        raise ProvisioningUnavailable("Provisioning server answered a bulk push incompletely")
+    return put_results, delete_results
+
+
+def _store_bulk(store, puts: list[dict], deletes: list[dict]) -> tuple[list[dict], list[dict]]:
+    prepared, put_results = [], []
+    for item in puts:
+        try:
+            entry = store._entry(item["orgKey"], item["name"], item["content"].encode("utf-8"),
+                                 mac=item.get("mac"), model=item.get("model"), http_user=item.get("httpUser", ""),
+                                 http_passwords=tuple(item.get("httpPasswords", ())),
+                                 first_contact=item.get("firstContact", ""))
+        except ValueError as exc:
+            put_results.append({"error": str(exc)})
+            continue
+        prepared.append((len(put_results), item, entry))
+        put_results.append({})
+    try:
+        changed = store.put_many([(item["orgKey"], item["name"], entry) for _, item, entry in prepared])
+        deleted = []
+        for item in deletes:
+            try:
+                deleted.append({"deleted": store.delete(item["orgKey"], item["name"])})
+            except ValueError as exc:
+                deleted.append({"error": str(exc)})
+    except OSError as exc:
+        raise ProvisioningUnavailable(f"Provisioning store not writable: {exc}") from exc
+    for (index, _, entry), was_changed in zip(prepared, changed, strict=True):
+        put_results[index] = {"etag": entry.etag, "changed": was_changed}
+    return put_results, deleted
 
 
 def remove_device(org_key: str, mac: str) -> bool:
@@ -228,6 +369,7 @@ def fetch_seen(since: float = 0) -> dict:
     return _request("GET", f"/_seen?since={since:.3f}")
 
 
-__all__ = ["ProvisioningError", "ProvisioningNotConfigured", "ProvisioningRejected", "ProvisioningUnavailable",
-           "PushResult", "bootstrap_url", "device_url", "fetch_seen", "http_credentials", "organization_base_url",
-           "push_bootstrap", "push_device", "push_file", "remove_device", "remove_organization"]
+__all__ = ["BatchResult", "ProvisioningError", "ProvisioningNotConfigured", "ProvisioningRejected",
+           "ProvisioningUnavailable", "PushResult", "bootstrap_url", "device_url", "fetch_seen", "first_contact_open",
+           "http_credentials", "organization_base_url", "profile_rule", "push_bootstrap", "push_device",
+           "push_devices", "push_file", "push_files", "remove_device", "remove_organization"]

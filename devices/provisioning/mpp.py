@@ -60,13 +60,16 @@ def with_render_relations(queryset: QuerySet) -> QuerySet:
         Prefetch("lines", queryset=appearances.order_by("port")))
 
 
-def render_device_config(device: Device, *, proxy: str | None = None, outbound_proxy: str | None = None) -> str:
+def render_device_config(device: Device, *, proxy: str | None = None, outbound_proxy: str | None = None,
+                         profile_rule: str | None = None) -> str:
     """Render the device file `<mac>.xml`: station settings, time zone, resync, and one block per line port.
 
     Each port with an appearance registers the line's SIP user (`User_ID_n_`) with that appearance's own digest
     credentials (`Auth_ID_n_`, `Password_n_`); ports up to the model's `line_ports` without one are disabled with
     their credentials cleared. `proxy` replaces the organisation's SIP domain as proxy/registrar (e.g.
     `127.0.0.1:5060` in tests); `outbound_proxy` is where the phone sends its requests (the engine), if set.
+    `profile_rule` (per-device HTTP auth: `[--uid … --pwd …]<base>/$MA.xml`) becomes the phone's only rule, so
+    every later resync fetches this file with the credentials — also after a first fetch without them.
     Costs two queries unless the device comes from `with_render_relations`.
     """
     if "lines" not in getattr(device, "_prefetched_objects_cache", {}):
@@ -76,6 +79,12 @@ def render_device_config(device: Device, *, proxy: str | None = None, outbound_p
 
     root = etree.Element("flat-profile")
     _resync_settings(root)
+    if profile_rule:
+        # One rule, FusionPBX style: the public bootstrap file would otherwise reset Profile_Rule_B to a URL
+        # without the credentials on the next resync.
+        _param(root, "Profile_Rule", profile_rule)
+        for rule in ("Profile_Rule_B", "Profile_Rule_C", "Profile_Rule_D"):
+            _param(root, rule, "")
     _param(root, "Station_Display_Name", owner.display_name if owner else "")
     _time_zone_settings(root, device.location.time_zone)
     ntp = tuple(getattr(settings, "PROVISIONING_NTP_SERVERS", DEFAULT_NTP_SERVERS)) + ("", "")

@@ -6,12 +6,18 @@ Phones (reference/mpp-provisioning.md):
   GET/HEAD /<org key>/<model>-3PCC.xml   public bootstrap file (no secrets in it)
   GET/HEAD /<org key>/<mac>.xml          device file: the MAC in `User-Agent: Cisco-CP-<model>-3PCC/<fw> (<mac>)`
                                          must be the path's (and the model the device's) -> else 403, logged;
-                                         HTTP Basic/Digest when the device has credentials -> else 401 challenge
+                                         HTTP Basic/Digest when the device has credentials -> else 401 challenge,
+                                         except once for a device in first contact (trust on first fetch: the
+                                         file carries the credentials for every later fetch)
   Unknown key or file -> 404. `ETag` on every file, `If-None-Match` -> 304. Successful device fetches are recorded
   (first/last seen per MAC, flushed to the store in batches).
 Workers (bearer token `PROVISIONING_PUSH_TOKEN`, env or --push-token):
-  PUT    /_push/<org key>/<file name>   JSON {"content", "mac"?, "model"?, "httpUser"?, "httpPasswords"?: [...]}
-                                        -> {"etag", "changed"}; idempotent
+  PUT    /_push/<org key>/<file name>   JSON {"content", "mac"?, "model"?, "httpUser"?, "httpPasswords"?: [...],
+                                        "firstContact"?} -> {"etag", "changed"}; idempotent
+  POST   /_bulk                         JSON {"put": [{"orgKey", "name", <the PUT fields>}, ...],
+                                        "delete": [{"orgKey", "name"}, ...]} -> {"put": [{"etag", "changed"} or
+                                        {"error"}, ...], "delete": [{"deleted"} or {"error"}, ...]} in order;
+                                        one bad item is reported alone, the others are applied
   DELETE /_push/<org key>/<file name>   -> {"deleted": bool}
   DELETE /_push/<org key>               -> {"deleted": <number of files>} (organisation deleted)
   GET    /_seen?since=<unix time>       -> {"now", "seen": [{"mac", "orgKey", "firstSeen", "lastSeen", …}]}
@@ -87,6 +93,8 @@ class ProvisioningServer:
             return self.push(request, parts[2], parts[3])
         if len(parts) == 3 and parts[1] == "_push":
             return self.push_organization(request, parts[2])
+        if request.path == "/_bulk":
+            return self.bulk(request)
         if request.path == "/_seen":
             return self.seen_list(request)
         if request.path == "/_health":
@@ -114,6 +122,12 @@ class ProvisioningServer:
         if entry.http_user:
             result = self.auth.check(headers.get("authorization"), request.method, request.path_qs,
                                      entry.http_user, entry.http_passwords)
+            if result != "ok" and entry.first_contact and entry.mac and request.method == "GET" \
+                    and self.store.claim_first_contact(key, entry.mac + ".xml", entry.first_contact):
+                # Trust on first fetch: a factory-fresh phone (right User-Agent MAC and model, checked above)
+                # cannot know its credentials yet; this one answer gives them to it. Once only per token.
+                log.warning("first contact %s…/%s from %s: served without HTTP auth", key[:6], name, request.remote)
+                result = "ok"
             if result != "ok":
                 log.info("401 %s…/%s from %s (%s)", key[:6], name, request.remote, result)
                 return text(401, "Unauthorized", [("WWW-Authenticate", challenge)
@@ -150,21 +164,73 @@ class ProvisioningServer:
         if request.method != "PUT":
             return text(405, "Method not allowed", [("Allow", "PUT, DELETE")])
         try:
-            data = json.loads(request.body)
-            content = data["content"]
-            passwords = data.get("httpPasswords") or ([data["httpPassword"]] if data.get("httpPassword") else [])
-            if not isinstance(content, str) or not all(isinstance(p, str) for p in passwords):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            return _json(400, {"message": "expected JSON {content, mac?, model?, httpUser?, httpPasswords?}"})
-        try:
-            entry, changed = self.store.put(key, name, content.encode("utf-8"), mac=data.get("mac"),
-                                            model=data.get("model"), http_user=data.get("httpUser") or "",
-                                            http_passwords=passwords)
+            entry = self._entry(key, name, json.loads(request.body))
         except ValueError as exc:
             return _json(400, {"message": str(exc)})
+        [changed] = self.store.put_many([(key, name, entry)])
         log.info("push: %s…/%s etag %s changed %s", key[:6], name, entry.etag, changed)
         return _json(200, {"etag": entry.etag, "changed": changed})
+
+    def _entry(self, key: str, name: str, data):
+        """A store entry from a pushed item (ValueError with the reason when it is not one)."""
+        try:
+            content = data["content"]
+            passwords = data.get("httpPasswords") or ([data["httpPassword"]] if data.get("httpPassword") else [])
+            first_contact = data.get("firstContact") or ""
+            if not isinstance(content, str) or not isinstance(first_contact, str) \
+                    or not all(isinstance(p, str) for p in passwords):
+                raise TypeError
+        except (KeyError, TypeError, AttributeError):
+            raise ValueError("expected JSON {content, mac?, model?, httpUser?, httpPasswords?, firstContact?}"
+                             ) from None
+        return self.store._entry(key, name, content.encode("utf-8"), mac=data.get("mac"), model=data.get("model"),
+                                 http_user=data.get("httpUser") or "", http_passwords=passwords,
+                                 first_contact=first_contact)
+
+    def bulk(self, request: Request) -> Response:
+        """Many files in one request (a worker's batch): written with one generation bump, results in order."""
+        if not self._authorised(request):
+            return text(401, "Unauthorized", [("WWW-Authenticate", 'Bearer realm="provisioning push"')])
+        if request.method != "POST":
+            return text(405, "Method not allowed", [("Allow", "POST")])
+        try:
+            data = json.loads(request.body)
+            puts, deletes = data.get("put") or [], data.get("delete") or []
+            if not isinstance(puts, list) or not isinstance(deletes, list):
+                raise TypeError
+        except (ValueError, TypeError, AttributeError):
+            return _json(400, {"message": "expected JSON {put: [...], delete: [...]}"})
+        put_results: list[dict] = []
+        ready: list[tuple[int, str, str, object]] = []
+        for index, item in enumerate(puts):
+            try:
+                key, name = self._item_name(item)
+                ready.append((index, key, name, self._entry(key, name, item)))
+                put_results.append({})
+            except ValueError as exc:
+                put_results.append({"error": str(exc)})
+        changed = self.store.put_many([(key, name, entry) for _, key, name, entry in ready])
+        for (index, _, _, entry), was_changed in zip(ready, changed, strict=True):
+            put_results[index] = {"etag": entry.etag, "changed": was_changed}
+        delete_results: list[dict] = []
+        for item in deletes:
+            try:
+                key, name = self._item_name(item)
+                delete_results.append({"deleted": self.store.delete(key, name)})
+            except ValueError as exc:
+                delete_results.append({"error": str(exc)})
+        log.info("push: bulk of %d files (%d changed), %d removals", len(puts), sum(changed), len(deletes))
+        return _json(200, {"put": put_results, "delete": delete_results})
+
+    @staticmethod
+    def _item_name(item) -> tuple[str, str]:
+        try:
+            key, name = item["orgKey"], item["name"]
+        except (KeyError, TypeError):
+            raise ValueError("each item needs orgKey and name") from None
+        if not (isinstance(key, str) and isinstance(name, str) and valid_key(key) and valid_name(name)):
+            raise ValueError("invalid organisation key or file name")
+        return key, name.lower() if device_mac_of(name) else name
 
     def push_organization(self, request: Request, key: str) -> Response:
         if not self._authorised(request):

@@ -3,7 +3,8 @@
 Plain files, no Django, no portal database (DESIGN section 2: a boot storm never touches the portal):
 
     <root>/files/<org key>/<file name>       the body exactly as served (nginx could serve this tree as is)
-    <root>/meta/<org key>/<file name>.json   {"mac", "model", "httpUser", "httpPasswords"} for that file
+    <root>/meta/<org key>/<file name>.json   {"mac", "model", "httpUser", "httpPasswords", "firstContact"}
+    <root>/meta/<org key>/<file name>.first-<token>   the first-contact fetch under that token was served
     <root>/generation                        replaced on every write: "something changed" for all readers
     <root>/seen.sqlite3                      first/last fetch per (org key, MAC), written in batches by the server
 
@@ -28,6 +29,7 @@ from pathlib import Path
 # reference/mpp-provisioning.md §3: `Cisco-CP-<model>-3PCC/<firmware> (<mac>)`; Wazo's pattern, separators allowed.
 USER_AGENT = re.compile(r"^Cisco-CP-(?P<model>[0-9]{4})-3PCC/(?P<firmware>\S+) \((?P<mac>[0-9A-Fa-f:.\-]{12,17})\)$")
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,256}$")                   # Organization.provisioning_key (token_urlsafe)
+FIRST_CONTACT = re.compile(r"^[A-Za-z0-9_-]{8,64}$")          # Device.first_contact_token (token_urlsafe)
 DEVICE_FILE = re.compile(r"^(?P<mac>[0-9a-fA-F]{12})\.xml$")   # `$MA.xml`
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}(?:\.[A-Za-z0-9]{1,8})?$")  # no dot-dot, no slash
 _MAC_SEPARATORS = re.compile(r"[:.\-]")
@@ -79,7 +81,11 @@ def etag_of(body: bytes) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One servable file. `mac` is set for device files (User-Agent must match); `http_user` for per-device auth."""
+    """One servable file. `mac` is set for device files (User-Agent must match); `http_user` for per-device auth.
+
+    `first_contact`: a token under which a phone that has never fetched its file may fetch it once without HTTP
+    auth (trust on first fetch: the file carries the credentials for every later fetch); empty = never.
+    """
 
     body: bytes
     etag: str
@@ -87,10 +93,12 @@ class Entry:
     model: str | None = None
     http_user: str = ""
     http_passwords: tuple[str, ...] = ()
+    first_contact: str = ""
 
     def meta(self) -> dict:
         return {"mac": self.mac, "model": self.model, "httpUser": self.http_user,
-                "httpPasswords": list(self.http_passwords), "etag": self.etag}
+                "httpPasswords": list(self.http_passwords), "firstContact": self.first_contact,
+                "etag": self.etag}
 
 
 def _signature(path: str):
@@ -176,7 +184,8 @@ class Store:
             return None
         entry = Entry(body=body, etag=etag_of(body), mac=device_mac_of(name) or normalize_mac(meta.get("mac")),
                       model=meta.get("model") or None, http_user=meta.get("httpUser") or "",
-                      http_passwords=tuple(p for p in meta.get("httpPasswords") or () if p))
+                      http_passwords=tuple(p for p in meta.get("httpPasswords") or () if p),
+                      first_contact=meta.get("firstContact") or "")
         # Signatures taken before reading: a write racing this read makes a later request reload.
         self._cache[(key, name)] = (body_sig, meta_sig, entry, generation)
         return entry
@@ -186,27 +195,68 @@ class Store:
 
     # ---------------------------------------------------------------------------------------------- writing
 
-    def put(self, key: str, name: str, body: bytes, *, mac: str | None = None, model: str | None = None,
-            http_user: str = "", http_passwords: tuple[str, ...] | list[str] = ()) -> tuple[Entry, bool]:
-        """Store a file (idempotent). Returns (entry, changed). Device files always carry the MAC of their name."""
-        body_path, meta_path = self._paths(key, name)
+    def _entry(self, key: str, name: str, body: bytes, *, mac: str | None = None, model: str | None = None,
+               http_user: str = "", http_passwords: tuple[str, ...] | list[str] = (),
+               first_contact: str = "") -> Entry:
+        self._paths(key, name)  # validates key and name
         file_mac = device_mac_of(name)
         if file_mac and mac and normalize_mac(mac) != file_mac:
             raise ValueError("the MAC does not match the file name")
-        entry = Entry(body=body, etag=etag_of(body), mac=file_mac or normalize_mac(mac), model=model or None,
-                      http_user=http_user or "", http_passwords=tuple(p for p in http_passwords if p))
-        current = self.get(key, name)
-        if current == entry:
-            return current, False
+        if first_contact and not FIRST_CONTACT.match(first_contact):
+            raise ValueError("invalid first-contact token")
+        return Entry(body=body, etag=etag_of(body), mac=file_mac or normalize_mac(mac), model=model or None,
+                     http_user=http_user or "", http_passwords=tuple(p for p in http_passwords if p),
+                     first_contact=first_contact or "")
+
+    def put(self, key: str, name: str, body: bytes, *, mac: str | None = None, model: str | None = None,
+            http_user: str = "", http_passwords: tuple[str, ...] | list[str] = (),
+            first_contact: str = "") -> tuple[Entry, bool]:
+        """Store a file (idempotent). Returns (entry, changed). Device files always carry the MAC of their name."""
+        entry = self._entry(key, name, body, mac=mac, model=model, http_user=http_user,
+                            http_passwords=http_passwords, first_contact=first_contact)
+        return entry, self.put_many([(key, name, entry)])[0]
+
+    def put_many(self, items: list[tuple[str, str, Entry]]) -> list[bool]:
+        """Store several prepared entries (`_entry`), bumping the generation once; returns `changed` for each."""
+        changed: list[bool] = []
         with self._lock:
-            # metadata first: for a moment the old body may be served with the new credentials, never the reverse
-            _write_atomically(meta_path, json.dumps(entry.meta(), sort_keys=True).encode())
-            _write_atomically(body_path, body)
-            self._bump_generation()
-        return entry, True
+            for key, name, entry in items:
+                if self.get(key, name) == entry:
+                    changed.append(False)
+                    continue
+                body_path, meta_path = self._paths(key, name)
+                # metadata first: for a moment the old body may be served with the new credentials, never the
+                # reverse
+                _write_atomically(meta_path, json.dumps(entry.meta(), sort_keys=True).encode())
+                _write_atomically(body_path, entry.body)
+                changed.append(True)
+            if any(changed):
+                self._bump_generation()
+        return changed
+
+    def claim_first_contact(self, key: str, name: str, token: str) -> bool:
+        """True exactly once per (file, token) across all server processes: an exclusive create of a marker."""
+        if not FIRST_CONTACT.match(token or ""):
+            return False
+        _, meta_path = self._paths(key, name)
+        marker = f"{meta_path.removesuffix('.json')}.first-{token}"
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:  # the file was removed meanwhile
+            return False
+        os.close(fd)
+        return True
 
     def delete(self, key: str, name: str) -> bool:
         body_path, meta_path = self._paths(key, name)
+        current = self.get(key, name)
+        if current is not None and current.first_contact:  # a re-added device starts afresh
+            try:
+                os.unlink(f"{meta_path.removesuffix('.json')}.first-{current.first_contact}")
+            except FileNotFoundError:
+                pass
         existed = False
         for path in (body_path, meta_path):  # body first: once it is gone nothing is served
             try:

@@ -1,12 +1,14 @@
 """The real provisioning server process, fed through the push adapter and fetched from as an MPP phone would."""
 import time
+from datetime import timedelta
 
 import pytest
 import requests
+from django.utils import timezone
 from lxml import etree
 from requests.auth import HTTPBasicAuth, HTTPDigestAuth
 
-from devices.actions import create_device
+from devices.actions import create_device, reset_first_contact
 from devices.models import Device, DeviceStatus
 from devices.provisioning import client
 from devices.provisioning.server import SEEN_FLUSH_INTERVAL
@@ -41,6 +43,9 @@ def get(url, **kwargs):
 
 
 def test_phone_journey_push_fetch_auth_etag_remove_seen(provisioning, phone, org, other_org):
+    # a phone that has fetched before (trust on first fetch is tested on its own below)
+    Device.objects.filter(pk=phone.pk).update(first_seen=timezone.now() - timedelta(days=1))
+    phone.refresh_from_db()
     result = client.push_device(phone)
     assert result.changed and result.url == f"{provisioning.url}/{org.provisioning_key}/{MAC}.xml"
     auth = HTTPBasicAuth(phone.provisioning_user, phone.provisioning_password)
@@ -102,7 +107,7 @@ def test_phone_journey_push_fetch_auth_etag_remove_seen(provisioning, phone, org
     assert get(client.bootstrap_url(other_org, phone.model)).status_code == 404
 
     # the seen log reaches the device: first/last seen, online (each server process flushes it every second)
-    assert Device.objects.get(pk=phone.pk).first_seen is None
+    assert Device.objects.get(pk=phone.pk).last_seen is None
     time.sleep(SEEN_FLUSH_INTERVAL + 0.5)
     counts = import_seen(since=time.time() - 600)
     assert counts["updated"] == 1
@@ -119,6 +124,93 @@ def test_phone_journey_push_fetch_auth_etag_remove_seen(provisioning, phone, org
     assert client.remove_organization(org.provisioning_key) == 1
     assert get(client.bootstrap_url(org, phone.model)).status_code == 404
     assert client.remove_organization(org.provisioning_key) == 0
+
+
+def test_first_contact_serves_a_factory_fresh_phone_once_then_needs_its_credentials(provisioning, phone, org,
+                                                                                    other_org):
+    assert client.first_contact_open(phone)
+    result = client.push_device(phone)
+    # wrong User-Agent MAC or model, or another organisation's key: never, first contact or not
+    assert get(result.url, headers=ua("00562b043616")).status_code == 403
+    assert get(result.url, headers=ua(model="8851")).status_code == 403
+    assert get(f"{provisioning.url}/{other_org.provisioning_key}/{MAC}.xml", headers=ua()).status_code == 404
+    # a HEAD does not use it up
+    assert requests.head(result.url, headers=ua(), timeout=5).status_code == 401
+    # the factory-fresh phone: right User-Agent, no credentials -> its file, once
+    first = get(result.url, headers=ua())
+    assert first.status_code == 200, first.text
+    p = params(first.content)
+    assert p["Profile_Rule"] == (f"[--uid {phone.provisioning_user} --pwd {phone.provisioning_password}]"
+                                 f"{provisioning.url}/{org.provisioning_key}/$MA.xml")
+    assert p["Profile_Rule_B"] == "" and p["Auth_ID_1_"] == phone.lines.get().auth_id
+    # from now on only with the credentials the file gave it (another process of the server answers too)
+    for _ in range(4):
+        assert get(result.url, headers=ua()).status_code == 401
+        assert get(result.url, headers=ua(), auth=HTTPBasicAuth(phone.provisioning_user, "guess")).status_code == 401
+    assert get(result.url, headers=ua(), auth=HTTPDigestAuth(phone.provisioning_user, phone.provisioning_password)
+               ).status_code == 200
+    # re-pushing the same file (the seen log not imported yet) does not open the door again
+    assert client.push_device(Device.objects.get(pk=phone.pk)).changed is False
+    assert get(result.url, headers=ua()).status_code == 401
+
+    # once the portal knows the phone was seen, its file no longer offers first contact at all
+    time.sleep(SEEN_FLUSH_INTERVAL + 0.5)
+    import_seen(since=time.time() - 600)
+    seen = Device.objects.get(pk=phone.pk)
+    assert seen.first_seen is not None and not client.first_contact_open(seen)
+    client.push_device(seen)
+    assert get(result.url, headers=ua()).status_code == 401
+
+    # an administrator resets first contact (phone factory reset): once more without credentials, and the file
+    # carries a new password; the old one stops working
+    old_password = seen.provisioning_password
+    reset = reset_first_contact(SYSTEM, seen)
+    assert reset.first_seen is None and reset.provisioning_password != old_password
+    client.push_device(Device.objects.get(pk=phone.pk))
+    again = get(result.url, headers=ua())
+    assert again.status_code == 200 and f"--pwd {reset.provisioning_password}]" in again.text
+    assert get(result.url, headers=ua()).status_code == 401
+    assert get(result.url, headers=ua(), auth=HTTPBasicAuth(phone.provisioning_user, old_password)).status_code == 401
+    assert get(result.url, headers=ua(), auth=HTTPBasicAuth(phone.provisioning_user, reset.provisioning_password)
+               ).status_code == 200
+
+
+def test_first_contact_is_off_without_per_device_auth(provisioning, phone, settings):
+    settings.PROVISIONING_HTTP_AUTH = False
+    assert not client.first_contact_open(phone)
+    url = client.push_device(phone).url
+    body = get(url, headers=ua())
+    assert body.status_code == 200 and "Profile_Rule" not in params(body.content)
+
+
+def test_reset_first_contact_from_the_portal_and_the_api(api, phone, org, full_admin, make_admin, settings):
+    from controlhub.models import AuditEvent
+    from controlhub.roles import Role
+    from tests.integration.portal_support import client_for
+
+    settings.PROVISIONING_HTTP_AUTH = True
+    Device.objects.filter(pk=phone.pk).update(first_seen=timezone.now(), status=DeviceStatus.ONLINE)
+    path = f"telephony/config/devices/{wid(DEVICE, phone)}/provisioning"
+    assert api.get(path).json()["firstContactOpen"] is False
+    admin = client_for(full_admin)
+    page = admin.get(f"/devices/{phone.pk}/").content.decode()
+    reset_url = f"/devices/{phone.pk}/reset-first-contact/"
+    assert reset_url in page and 'id="first-contact"' in page
+    # a read-only admin sees the state but may not reset it
+    reader = client_for(make_admin(Role.READ_ONLY_ADMIN, org=org))
+    reader_page = reader.get(f"/devices/{phone.pk}/").content.decode()
+    assert 'id="first-contact"' in reader_page and reset_url not in reader_page
+    assert reader.post(reset_url).status_code == 403
+    assert Device.objects.get(pk=phone.pk).first_seen is not None
+    assert admin.get(reset_url).status_code == 405
+    response = admin.post(reset_url)
+    assert response.status_code == 302
+    device = Device.objects.get(pk=phone.pk)
+    assert device.first_seen is None and device.status == DeviceStatus.PENDING
+    body = api.get(path).json()
+    assert body["firstContactOpen"] is True and body["httpPassword"] == device.provisioning_password
+    event = AuditEvent.objects.filter(object_id=str(phone.pk)).latest("created")
+    assert event.after == {"first_contact": "reset"} and event.actor == full_admin
 
 
 def test_seen_from_another_organisations_key_is_not_this_device(provisioning, phone, org, other_org):
@@ -151,6 +243,32 @@ def test_push_api_needs_the_token(provisioning, org):
     # a device file's name and its MAC must agree
     assert requests.put(url, json={"content": "x", "mac": "001122334455"}, headers=good, timeout=5
                         ).status_code == 400
+
+
+def test_bulk_push_applies_good_items_and_reports_bad_ones_alone(provisioning, org, other_org):
+    url = f"{provisioning.url}/_bulk"
+    body = {"put": [{"orgKey": org.provisioning_key, "name": "7841-3PCC.xml", "content": "<flat-profile/>"},
+                    {"orgKey": org.provisioning_key, "name": "../x.xml", "content": "x"},
+                    {"orgKey": org.provisioning_key, "name": f"{MAC}.xml", "content": "<flat-profile/>",
+                     "mac": "001122334455"},
+                    {"orgKey": other_org.provisioning_key, "name": f"{MAC.upper()}.xml", "content": "<a/>",
+                     "model": "7841", "httpUser": "u", "httpPasswords": ["p"]}],
+            "delete": [{"orgKey": org.provisioning_key, "name": "nothing.xml"}, {"name": "x"}]}
+    assert requests.post(url, json=body, timeout=5).status_code == 401
+    good = {"Authorization": f"Bearer {provisioning.token}"}
+    assert requests.get(url, headers=good, timeout=5).status_code == 405
+    assert requests.post(url, data=b"[1]", headers=good, timeout=5).status_code == 400
+    answer = requests.post(url, json=body, headers=good, timeout=5).json()
+    put = answer["put"]
+    assert put[0]["changed"] is True and put[3]["changed"] is True
+    assert "error" in put[1] and "MAC does not match" in put[2]["error"]
+    assert answer["delete"] == [{"deleted": False}, {"error": "each item needs orgKey and name"}]
+    assert requests.post(url, json=body, headers=good, timeout=5).json()["put"][0]["changed"] is False
+    assert get(f"{provisioning.url}/{org.provisioning_key}/7841-3PCC.xml").status_code == 200
+    # the device file landed under its lowercase name, with its credentials
+    fetched = get(f"{provisioning.url}/{other_org.provisioning_key}/{MAC}.xml", headers=ua(), auth=("u", "p"))
+    assert fetched.status_code == 200 and fetched.content == b"<a/>"
+    assert get(f"{provisioning.url}/{org.provisioning_key}/{MAC}.xml", headers=ua()).status_code == 404
 
 
 def test_unreachable_server_raises_quickly(settings):
@@ -194,6 +312,7 @@ def test_api_provisioning_urls_and_credentials(api, phone, org, other_org, make_
         "bootstrapUrl": f"https://prov.example.com/{org.provisioning_key}/7841-3PCC.xml",
         "configUrl": f"https://prov.example.com/{org.provisioning_key}/{MAC}.xml",
         "httpUser": phone.provisioning_user, "httpPassword": phone.provisioning_password,
+        "firstContactOpen": True,
     }
     settings.PROVISIONING_HTTP_AUTH = False
     assert set(api.get(path).json()) == {"provisioningUrl", "bootstrapUrl", "configUrl"}
@@ -202,7 +321,7 @@ def test_api_provisioning_urls_and_credentials(api, phone, org, other_org, make_
     from controlhub.roles import Role
 
     reader = Api(make_admin(Role.READ_ONLY_ADMIN, org=org))
-    assert set(reader.get(path).json()) == {"provisioningUrl", "bootstrapUrl", "configUrl"}
+    assert set(reader.get(path).json()) == {"provisioningUrl", "bootstrapUrl", "configUrl", "firstContactOpen"}
     # another organisation's admin: 404, also when naming the device's organisation
     stranger = Api(make_admin(Role.FULL_ADMIN, org=other_org))
     assert stranger.get(path).status_code == 404

@@ -153,3 +153,89 @@ def test_changes_after_a_rolled_back_one_are_still_queued(org, settings, monkeyp
     assert queued == []
     make_person(org, "7002")
     assert (sync.ENGINE, f"org:{org.pk}") in queued
+
+
+# --------------------------------------------------------------------------------------------- batched phone files
+
+
+def phone_keys(devices) -> list[str]:
+    return [f"device:{d.organization.provisioning_key}/{d.mac}" for d in devices]
+
+
+def make_phones(org, count: int, start: int = 0, model: str = "DMS Cisco 8851") -> list:
+    return [create_device(SYSTEM, org, mac=f"00562bcc{start + i:04x}", model=model,
+                          owner=make_person(org, str(8000 + start + i))) for i in range(count)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_phone_files_is_one_bulk_request_with_constant_queries(provisioning, org, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from devices.provisioning import client
+
+    monkeypatch.setattr(sync, "enqueue", lambda keys: 0)   # this test pushes itself
+    requests_sent: list[str] = []
+    real_request = client._request
+
+    def counting(method, path, body=None):
+        requests_sent.append(f"{method} {path}")
+        return real_request(method, path, body)
+
+    monkeypatch.setattr(client, "_request", counting)
+    small, large = make_phones(org, 3), make_phones(org, 12, start=3)
+    costs = []
+    for batch in (small, large):
+        requests_sent.clear()
+        with CaptureQueriesContext(connection) as queries:
+            results = sync.push_now(sync.PROVISIONING, phone_keys(batch))
+        assert set(results.values()) == {SyncStatus.SYNCED}
+        assert requests_sent == ["POST /_bulk"]   # device files and the model's bootstrap file together
+        costs.append(len(queries))
+    assert costs[0] == costs[1], costs
+    # the files are there, with their credentials; pushing again changes nothing and is still one request
+    device = large[-1]
+    url = client.device_url(device)
+    ua = {"User-Agent": f"Cisco-CP-8851-3PCC/12.0.1 ({device.mac})"}
+    import requests
+
+    assert requests.get(url, headers=ua, timeout=5,
+                        auth=(device.provisioning_user, device.provisioning_password)).status_code == 200
+    assert requests.get(client.bootstrap_url(org, device.model), timeout=5).status_code == 200
+    requests_sent.clear()
+    assert set(sync.push_now(sync.PROVISIONING, phone_keys(large)).values()) == {SyncStatus.SYNCED}
+    assert requests_sent == ["POST /_bulk"]
+    # a deleted phone's key removes its file in the same kind of request
+    from devices.actions import delete_device
+
+    delete_device(SYSTEM, device)
+    assert sync.push_now(sync.PROVISIONING, phone_keys([device])) == {phone_keys([device])[0]: SyncStatus.SYNCED}
+    assert requests.get(url, headers=ua, timeout=5,
+                        auth=(device.provisioning_user, device.provisioning_password)).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_phone_that_fails_alone_does_not_hold_back_its_batch(provisioning, org, monkeypatch):
+    from devices.models import SupportedDevice
+
+    monkeypatch.setattr(sync, "enqueue", lambda keys: 0)
+    monkeypatch.setattr(sync, "MAX_ATTEMPTS", 2)
+    # a catalogued model no renderer handles: its file cannot be rendered, every other file can
+    SupportedDevice.objects.create(model="DMS Other 1234", display_name="Other 1234", product_code="1234",
+                                   family="Other Series", line_ports=2, line_key_buttons=2)
+    good = make_phones(org, 4)
+    bad = make_phones(org, 1, start=4, model="DMS Other 1234")[0]
+    keys = phone_keys([*good, bad])
+    bad_key = keys[-1]
+    results = sync.push_now(sync.PROVISIONING, keys)
+    assert results[bad_key] == SyncStatus.RETRYING
+    assert all(results[k] == SyncStatus.SYNCED for k in keys[:-1])
+    row = SyncTarget.objects.get(target=sync.PROVISIONING, key=bad_key)
+    assert row.attempts == 1 and "No configuration renderer" in row.last_error
+    [state] = [s for s in sync.object_status(bad) if s.target == sync.PROVISIONING]
+    assert state.status == SyncStatus.RETRYING and "No configuration renderer" in state.error
+    # the next batch (a retry, or the next change) again settles the others; the bad key alone ends failed
+    results = sync.push_now(sync.PROVISIONING, keys)
+    assert results[bad_key] == SyncStatus.FAILED and results[keys[0]] == SyncStatus.SYNCED
+    assert all(s.status == SyncStatus.SYNCED for d in good for s in sync.object_status(d)
+               if s.target == sync.PROVISIONING)
