@@ -117,41 +117,26 @@ class ProvisioningPusher(Pusher):
         return outcomes
 
 
-NOTIFY_THREADS = 8
-
-
 def tell_phones_to_resync(devices: list[Device]) -> int:
     """SIP NOTIFY check-sync to the registrations of each phone's own line (its first port), so a new file is
     fetched now rather than at the next periodic resync. Best effort: the files have landed either way (phones
-    resync hourly). The lines come from the batch's prefetch (`with_render_relations`); the engine is asked per
-    line (a registration lookup, then a NOTIFY per contact), a few lines at a time."""
+    resync hourly). The lines come from the batch's prefetch (`with_render_relations`); the engine looks the
+    registrations of the whole batch up at once and notifies only phones that are registered."""
     from calling.engine import EngineError, get_engine
 
-    targets = []
+    lines = []
     for device in devices:
         appearance = min(device.lines.all(), key=lambda a: a.port, default=None)
         if appearance is not None:
-            targets.append((device.mac, appearance.line.sip_user, device.organization.sip_domain))
-    if not targets:
-        return 0
+            lines.append((appearance.line.sip_user, device.organization.sip_domain))
     engine = get_engine()
-    if not engine.configured:
+    if not lines or not engine.configured:
         return 0
-
-    def notify(target: tuple[str, str, str]) -> int:
-        mac, sip_user, domain = target
-        try:
-            return engine.check_sync(sip_user, domain)
-        except EngineError as exc:
-            log.warning("check-sync NOTIFY for %s not sent: %s", mac, exc.message)
-            return 0
-
-    if len(targets) == 1:
-        return notify(targets[0])
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(NOTIFY_THREADS, len(targets))) as pool:
-        return sum(pool.map(notify, targets))
+    try:
+        return engine.check_sync_many(lines)
+    except EngineError as exc:
+        log.warning("check-sync NOTIFY for %d phones not sent: %s", len(lines), exc.message)
+        return 0
 
 
 def register() -> None:

@@ -114,6 +114,11 @@ class CallEngine:
         Returns how many registrations were told."""
         raise NotImplementedError
 
+    def check_sync_many(self, lines: list[tuple[str, str]]) -> int:
+        """`check_sync` for many (line_user, domain) pairs; engines that can look registrations up in bulk
+        override it."""
+        return sum(self.check_sync(line_user, domain) for line_user, domain in lines)
+
 
 class NotConfiguredEngine(CallEngine):
     """CALL_ENGINE = "none": accepts every request and reports that nothing was pushed anywhere."""
