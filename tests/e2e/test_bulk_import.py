@@ -32,6 +32,7 @@ def test_admin_imports_users_from_csv(page, shot, live_server, org, make_admin, 
     page.get_by_role("link", name="Import CSV").click()
     page.get_by_label("CSV file").set_input_files(str(path))
     page.get_by_label("Add and remove services").check()
+    expect(page.get_by_label("Send new users the welcome mail")).to_be_checked()  # as Control Hub, on by default
     shot("01-upload")
     page.get_by_role("button", name="Upload and check").click()
 

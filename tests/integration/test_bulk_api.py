@@ -93,3 +93,15 @@ def test_export_and_template(api, org, make_calling_person):
     assert len(list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))) == 1
     response = api.get("people/csv", params={"template": "true"})
     assert len(b"".join(response.streaming_content).decode().splitlines()) == 1
+
+
+def test_welcome_mail_field(api, org):
+    data = csv_bytes([["A", "", "", "api-mail@example.com", "", "", "HQ", "", ""]])
+    body = api.client.post("/v1/people/csvImportJobs", data=data, content_type="text/csv").json()
+    assert body["welcomeMail"] is True
+    jobs.cancel(Job.objects.get(organization=org))
+    body = api.client.post("/v1/people/csvImportJobs?welcomeMail=false", data=data, content_type="text/csv").json()
+    assert body["welcomeMail"] is False
+    assert Job.objects.get(organization=org, state=JobState.QUEUED).options["welcome_mail"] is False
+    response = api.client.post("/v1/people/csvImportJobs?welcomeMail=maybe", data=data, content_type="text/csv")
+    assert response.status_code == 400 and "welcomeMail" in response.content.decode()

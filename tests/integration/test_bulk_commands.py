@@ -40,3 +40,16 @@ def test_export_command_round_trips(org, make_calling_person, tmp_path, capsys):
     call_command("export_users", "--org", org.display_name, "-o", str(out))
     call_command("import_users", str(out), "--org", org.display_name, "--dry-run")
     assert "unchanged: 1" in capsys.readouterr().out
+
+
+def test_no_welcome_mail_flag(org, tmp_path, capsys):
+    from controlhub.models import Job
+
+    path = tmp_path / "users.csv"
+    path.write_bytes(csv_bytes([["A", "B", "", "quiet-cmd@example.com", "", "", "HQ", "", ""]]))
+    call_command("import_users", str(path), "--org", org.display_name, "--no-welcome-mail")
+    assert "1 created" in capsys.readouterr().out
+    assert Job.objects.get(organization=org).options["welcome_mail"] is False
+    path.write_bytes(csv_bytes([["A", "B", "", "mailed-cmd@example.com", "", "", "HQ", "", ""]]))
+    call_command("import_users", str(path), "--org", org.display_name)
+    assert Job.objects.filter(organization=org, options__welcome_mail=True).count() == 1

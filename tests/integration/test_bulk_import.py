@@ -221,3 +221,83 @@ def test_location_admin_cannot_add_people_without_a_location(org, make_admin):
     failed = apply.apply_plans(Actor(account=admin, source=AuditSource.CSV), org, [plan])
     assert failed and "locations you administer" in failed[0][1]
     assert not Person.objects.filter(email="sneaky@example.com").exists()
+
+
+def test_welcome_mail_is_one_task_per_batch_after_it_commits(org, monkeypatch, django_capture_on_commit_callbacks):
+    """Control Hub mails the people a CSV adds unless the administrator turns it off: one task per batch (not one
+    per row), queued only once the batch has committed."""
+    from celery.signals import before_task_publish
+
+    from users.bulk import jobs
+
+    published = []
+
+    def record(sender=None, body=None, **kwargs):
+        published.append((sender, body[0]))
+
+    before_task_publish.connect(record)
+    try:
+        monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
+        rows = [["A", "", "", f"mail{i}@example.com", "", "", "HQ", "", ""] for i in range(5)]
+        with django_capture_on_commit_callbacks(execute=True):
+            job = run_import(org, csv_bytes(rows))
+        assert job.counts["applied"]["create"] == 5
+        mails = [args for name, args in published if name == "users.bulk.tasks.send_welcome_mails"]
+        assert [len(ids) for (ids,) in mails] == [2, 2, 1]
+        created = {str(pk) for pk in Person.objects.filter(email__startswith="mail").values_list("pk", flat=True)}
+        assert {pk for (ids,) in mails for pk in ids} == created
+        assert not [name for name, _args in published if name == "users.tasks.send_welcome_mail"]
+        published.clear()
+        from .bulk_support import preview
+
+        job = preview(org, csv_bytes([["B", "", "", "quiet@example.com", "", "", "HQ", "", ""]]))
+        job.options["welcome_mail"] = False
+        job.save(update_fields=["options"])
+        jobs.confirm(job, background=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            job = jobs.apply_job(job)
+        assert job.counts["applied"]["create"] == 1 and not published
+    finally:
+        before_task_publish.disconnect(record)
+
+
+def test_bulk_audit_events_are_what_the_single_object_actions_record(org, make_calling_person):
+    """The set-based apply writes snapshots from the values it wrote: they must equal `audit_snapshot()` of the
+    rows as stored, for creates, updates and deletes of people and lines."""
+    from calling.models import Number
+
+    hq = org_location(org, "HQ")
+    number = free_number(hq)
+    job = run_import(org, csv_bytes([["Åsa", "Öberg", "", "shape@example.com", "3101", number, "HQ", "TRUE", "TRUE"]]))
+    assert job.counts["applied"]["create"] == 1
+    person = Person.objects.get(email="shape@example.com")
+    line = Line.objects.get(person=person)
+    events = AuditEvent.objects.filter(source=AuditSource.CSV)
+    created = events.get(object_type="person", object_id=str(person.pk))
+    assert (created.action, created.before, created.after) == ("CREATE", None, person.audit_snapshot())
+    assert created.object_repr == str(person) and created.organization_id == org.pk
+    line_created = events.get(object_type="line", object_id=str(line.pk))
+    assert line_created.after == line.audit_snapshot() and line_created.object_repr == str(line)
+    # update: a name, a service and the extension change; only the changed fields are kept
+    before_person, before_line = person.audit_snapshot(), line.audit_snapshot()
+    header = [C.EMAIL, C.DISPLAY_NAME, C.EXTENSION, "Basic Messaging"]
+    job = run_import(org, csv_bytes([[person.email, "Åsa Ö", "3102", "FALSE"]], header=header),
+                     mode="add-and-remove-services")
+    assert job.counts["applied"]["update"] == 1, job.preview
+    person = Person.objects.get(pk=person.pk)
+    line = Line.objects.get(pk=line.pk)
+    update = events.get(object_type="person", action="UPDATE")
+    changed = {k for k, v in person.audit_snapshot().items() if before_person[k] != v}
+    assert changed == {"display_name", "licenses"}
+    assert update.before == {k: before_person[k] for k in changed}
+    assert update.after == {k: person.audit_snapshot()[k] for k in changed}
+    line_update = events.get(object_type="line", action="UPDATE")
+    assert line_update.before == {"extension": before_line["extension"]} and line_update.after == {"extension": "3102"}
+    assert line_update.object_repr == str(line)
+    # delete: removing the calling licence ends the line
+    job = run_import(org, csv_bytes([[person.email, "FALSE"]], header=[C.EMAIL, "Webex Calling - Professional"]),
+                     mode="add-and-remove-services")
+    assert job.counts["applied"]["update"] == 1
+    deleted = events.get(object_type="line", action="DELETE")
+    assert deleted.before == line.audit_snapshot() and deleted.after is None and deleted.object_repr == str(line)
+    assert Number.objects.get(e164=number).owner is None

@@ -1,11 +1,15 @@
-"""Bulk phones CSV: MACs in any notation, duplicates in the file and the database reported per row, phones added
-through the single-object action (audited with source CSV)."""
+"""Bulk phones CSV: MACs in any notation, duplicates in the file and the database reported per row, optional shared
+line columns, phones added in atomic batches (audited with source CSV, one provisioning push bump per phone)."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from controlhub.models import AuditEvent, AuditSource, JobState
+from controlhub.models import AuditEvent, AuditSource, JobState, ObjectSync, SyncTarget
 from controlhub.roles import Role
-from devices.models import Device
+from devices.models import Device, DeviceLine, LineType
+from devices.sync import phone_file_key
+from tests.conftest import org_location
 from tests.integration.portal_support import client_for, make_device, make_workspace
 from users.bulk import columns as C
 from users.bulk import jobs
@@ -66,9 +70,9 @@ def test_phones_file_needs_its_columns_and_is_capped(org, monkeypatch):
     job = run(org, csv_bytes([["a@example.com", "Cisco 8851"]], header=[C.PHONE_OWNER, "Modle"]))
     assert job.state == JobState.FAILED
     assert "Did you mean “Model”?" in job.message and "“MAC Address” is required" in job.message
-    monkeypatch.setattr("users.bulk.phones.MAX_ROWS", 1)
+    monkeypatch.setattr(jobs, "MAX_ROWS", 1)
     job = run(org, csv_bytes([["a", "b", "c", ""]] * 2, header=HEADER))
-    assert "at most 1 rows" in job.message
+    assert job.state == JobState.FAILED and "at most 1 phones per file" in job.message
 
 
 def test_portal_upload_of_phones(org, make_admin, make_calling_person):
@@ -81,3 +85,120 @@ def test_portal_upload_of_phones(org, make_admin, make_calling_person):
     job = jobs.validate_job(jobs.Job.objects.get(kind=KIND))
     assert job.counts["create"] == 1
     assert "Phones" in client.get(f"/tasks/{job.pk}/").content.decode()
+
+
+def macs(n: int, start: int = 0) -> list[str]:
+    return [f"00:1B:{(start + i) >> 16 & 255:02X}:{(start + i) >> 8 & 255:02X}:{(start + i) & 255:02X}:01"
+            for i in range(n)]
+
+
+def test_more_than_a_thousand_phones_in_batches_each_audited_and_pushed(org, make_calling_person, monkeypatch):
+    """The old cap (1,000 rows, one savepoint per phone) is gone: files are capped like users files; batches are
+    atomic and write each phone's audit event and provisioning push bump."""
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 500)
+    owners = [make_calling_person(org, str(2100 + i)) for i in range(3)]
+    rows = [[owners[i % 3].email, "Cisco 8845", mac, ""] for i, mac in enumerate(macs(1200))]
+    job = run(org, csv_bytes(rows, header=HEADER))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert job.counts["applied"]["create"] == 1200 and job.done == job.total == 1200
+    assert Device.objects.filter(organization=org).count() == 1200
+    assert DeviceLine.objects.filter(device__organization=org, port=1, line_type=LineType.PRIMARY).count() == 1200
+    assert AuditEvent.objects.filter(source=AuditSource.CSV, object_type="device", action="CREATE").count() == 1200
+    device = Device.objects.get(mac="001b00000001")
+    event = AuditEvent.objects.get(object_type="device", object_id=str(device.pk))
+    assert event.after == device.audit_snapshot() and event.object_repr == str(device)
+    key = phone_file_key(org.provisioning_key, device.mac, org.pk)
+    assert SyncTarget.objects.filter(target=key.target, key=key.key, desired_version=1).exists()
+    assert SyncTarget.objects.filter(target=key.target, organization=org).count() == 1200
+    assert ObjectSync.objects.filter(object_type="device", object_id=str(device.pk)).count() == 2  # file + engine
+
+
+def test_queries_per_batch_are_constant(org, make_calling_person, monkeypatch):
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 1000)
+    owner = make_calling_person(org, "2200")
+    counts = []
+    for start, n in ((0, 3), (100, 80)):
+        job = jobs.validate_job(jobs.start_import(org, None, csv_bytes(
+            [[owner.email, "8851", mac, ""] for mac in macs(n, start)], header=HEADER), name="p.csv", mode="",
+            kind=KIND, background=False))
+        jobs.confirm(job, background=False)
+        with CaptureQueriesContext(connection) as ctx:
+            job = jobs.apply_job(job)
+        assert job.counts["applied"]["create"] == n
+        counts.append(len(ctx))
+    assert counts[0] == counts[1]
+
+
+def test_shared_line_columns(org, make_calling_person):
+    alice = make_calling_person(org, "2301")
+    bob = make_calling_person(org, "2302")
+    carol = make_calling_person(org, "2303")
+    lobby = make_workspace(org, "Lobby", extension="2399")
+    plain = make_calling_person(org, "2304")
+    plain.line.delete()
+    header = HEADER + [C.phone_line_owner(2), C.phone_line_label(2), C.phone_line_owner(3), C.phone_line_label(3)]
+    rows = [
+        [alice.email, "Cisco 8851", "00:1C:00:00:00:01", "", bob.email, "Bob desk", "lobby", ""],  # 2 ok
+        [carol.email, "Cisco 8851", "00:1C:00:00:00:02", "", "", "", bob.email.upper(), ""],        # 3 ok, gap
+        [alice.email, "Cisco 8851", "00:1C:00:00:00:03", "", "nobody@example.com", "", "", ""],    # 4 unknown
+        [alice.email, "Cisco 8851", "00:1C:00:00:00:04", "", alice.email, "", "", ""],             # 5 own line
+        [alice.email, "Cisco 8851", "00:1C:00:00:00:05", "", bob.email, "", bob.email, ""],        # 6 twice
+        [alice.email, "Cisco 7811", "00:1C:00:00:00:06", "", bob.email, "", "", ""],               # 7 one port
+        [alice.email, "Cisco 8851", "00:1C:00:00:00:07", "", "", "Label only", "", ""],            # 8 no line
+        [alice.email, "Cisco 8851", "00:1C:00:00:00:08", "", plain.email, "", "", ""],             # 9 no calling
+        [alice.email, "Cisco 8851", "00:1C:00:00:00:09", "", bob.email, "x" * 65, "", ""],         # 10 long label
+    ]
+    job = run(org, csv_bytes(rows, header=header))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert job.counts["applied"]["create"] == 2 and job.counts["error"] == 7
+    first = Device.objects.get(mac="001c00000001")
+    assert [(a.port, a.line_id, a.line_type, a.line_label) for a in first.lines.order_by("port")] == [
+        (1, alice.line.pk, LineType.PRIMARY, ""), (2, bob.line.pk, LineType.SHARED_CALL_APPEARANCE, "Bob desk"),
+        (3, lobby.line.pk, LineType.SHARED_CALL_APPEARANCE, "")]
+    assert len({a.auth_id for a in DeviceLine.objects.all()}) == DeviceLine.objects.count()  # own credentials
+    second = Device.objects.get(mac="001c00000002")
+    assert [(a.port, a.line_id) for a in second.lines.order_by("port")] == [(1, carol.line.pk), (3, bob.line.pk)]
+    event = AuditEvent.objects.get(object_type="device", object_id=str(first.pk))
+    assert event.after["members"] == [f"1:{alice.line.pk}", f"2:{bob.line.pk}", f"3:{lobby.line.pk}"]
+    assert {k: v for k, v in event.after.items() if k != "members"} == first.audit_snapshot()
+    report = {r[C.PHONE_MAC]: r[C.ERROR] for r in error_report(job)}
+    line2 = C.phone_line_owner(2)
+    assert report["00:1C:00:00:00:03"] == f"{line2}: No user or workspace “nobody@example.com” in this organization."
+    assert "already on this phone" in report["00:1C:00:00:00:04"]
+    assert report["00:1C:00:00:00:05"].startswith(f"{C.phone_line_owner(3)}: ") and "only once" in \
+        report["00:1C:00:00:00:05"]
+    assert "A Cisco 7811 has 1 line ports; there is no port 2." in report["00:1C:00:00:00:06"]
+    assert report["00:1C:00:00:00:07"].startswith(f"{C.phone_line_label(2)}: A label needs a line")
+    assert "no line to share" in report["00:1C:00:00:00:08"]
+    assert "at most 64 characters" in report["00:1C:00:00:00:09"]
+    assert Device.objects.filter(mac__startswith="001c").count() == 2
+
+
+def test_unknown_line_column_is_suggested(org):
+    job = run(org, csv_bytes([["a@example.com", "8851", "001c00000001", "", "b@example.com"]],
+                             header=HEADER + ["Line 2 User ID/Email or Workspac"]))
+    assert job.state == JobState.FAILED and "Did you mean “Line 2 User ID/Email or Workspace”?" in job.message
+
+
+def test_location_admin_adds_phones_in_their_locations_only(org, make_admin, make_calling_person):
+    admin = make_admin(Role.LOCATION_ADMIN, org=org, locations=[org_location(org, "HQ")])
+    here = make_calling_person(org, "2401")
+    there = make_calling_person(org, "2402", location_name="Branch")
+    header = HEADER + [C.phone_line_owner(2)]
+    rows = [[here.email, "8851", "001d00000001", "", ""],
+            [there.email, "8851", "001d00000002", "", ""],
+            [here.email, "8851", "001d00000003", "", there.email]]
+    job = run(org, csv_bytes(rows, header=header), account=admin)
+    assert job.counts["applied"]["create"] == 1 and job.counts["error"] == 2
+    report = {r[C.PHONE_MAC]: r[C.ERROR] for r in error_report(job)}
+    assert "No user or workspace" in report["001d00000002"]
+    assert "outside the locations you administer" in report["001d00000003"]
+    assert list(Device.objects.filter(mac__startswith="001d").values_list("mac", flat=True)) == ["001d00000001"]
+
+
+def test_phones_template_names_the_line_columns(org, make_admin):
+    client = client_for(make_admin(Role.FULL_ADMIN, org=org))
+    response = client.get("/devices/import/template.csv")
+    header = b"".join(response.streaming_content if response.streaming else [response.content]).decode("utf-8-sig")
+    assert header.strip().split(",") == list(C.PHONE_TEMPLATE_COLUMNS)
+    assert "Line 2 User ID/Email or Workspace" in header and "Line 4 Label" in header

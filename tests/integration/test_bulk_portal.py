@@ -126,3 +126,21 @@ def test_import_page_in_swedish(admin_client):
     finally:
         translation.deactivate()  # the middleware leaves Swedish active in this thread
     assert "Importera användare från CSV" in page and "Lägg till och ta bort tjänster" in page
+
+
+def test_welcome_mail_checkbox_is_on_by_default_and_can_be_turned_off(admin_client, org):
+    import re
+
+    page = admin_client.get("/users/import/").content.decode()
+    assert re.search(r'<input type="checkbox" name="welcome_mail"[^>]*\bchecked\b', page)
+    assert "Send new users the welcome mail" in page
+    data = csv_bytes([["", "", "", "x@example.com", "", "", "", "", ""]])
+    response = admin_client.post("/users/import/", {"file": SimpleUploadedFile("a.csv", data, "text/csv"),
+                                                    "mode": "add-services", "welcome_mail": "on"})
+    assert response.status_code == 302
+    job = Job.objects.get(organization=org)
+    assert job.options["welcome_mail"] is True
+    jobs.cancel(job)
+    upload(admin_client, data)  # an unticked box is not sent at all
+    job = Job.objects.filter(organization=org).exclude(pk=job.pk).get()
+    assert job.options["welcome_mail"] is False

@@ -28,3 +28,34 @@ def test_worker_validates_then_applies_after_confirmation(celery_worker_process,
     events = AuditEvent.objects.filter(source=AuditSource.CSV, actor=admin)
     assert events.filter(object_type="person").count() == 30 and events.filter(object_type="line").count() == 30
     assert job.error_file
+
+
+def test_people_the_file_adds_get_the_welcome_mail_after_their_batch(celery_worker_process, org, monkeypatch):
+    """Control Hub invites the users a CSV adds: each batch queues one task once it has committed, and the worker
+    mails that batch's new people; people the file only updates get none, and neither do the people of an import
+    with the mail turned off. (The batches are applied in this process, so the tasks land on this test's queue.)"""
+    from tests.conftest import SYSTEM, org_location
+    from users.actions import create_person
+
+    from .bulk_support import run_import
+    from .test_welcome_mail import wait_for_mail
+
+    mail_dir = celery_worker_process["mail_dir"]
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
+    existing = create_person(SYSTEM, org, email="already.here@example.com", location=org_location(org, "HQ"),
+                             send_welcome=False)
+    rows = [["Åsa", str(i), "", f"welcome{i}@example.com", "", "", "HQ", "", ""] for i in range(3)]
+    rows.append(["Renamed", "", "", existing.email, "", "", "", "", ""])
+    job = run_import(org, csv_bytes(rows))
+    assert job.state == JobState.SUCCEEDED and job.counts["applied"] == {"create": 3, "update": 1}
+    for i in range(3):
+        assert "Åsa" in wait_for_mail(mail_dir, f"welcome{i}@example.com")
+    quiet = jobs.start_import(org, None, csv_bytes([["Q", "", "", "quiet@example.com", "", "", "HQ", "", ""]]),
+                              name="q.csv", mode="add-services", background=False, welcome_mail=False)
+    jobs.confirm(jobs.validate_job(quiet), background=False)
+    assert jobs.apply_job(quiet).counts["applied"]["create"] == 1
+    # the worker takes tasks in order: once a later mail is out, an earlier one would be out too
+    create_person(SYSTEM, org, email="marker@example.com", location=org_location(org, "HQ"))
+    wait_for_mail(mail_dir, "marker@example.com")
+    everything = "".join(p.read_text() for p in mail_dir.glob("*.log"))
+    assert f"To: {existing.email}" not in everything and "To: quiet@example.com" not in everything

@@ -1,7 +1,8 @@
 """`/v1` endpoints of the users CSV, in the Webex conventions (a project extension: Webex has no public one).
 
 * `GET  people/csv` — the users CSV (same filters as `GET /people`: email, displayName, locationId…; `template=true`)
-* `POST people/csvImportJobs?mode=add-services|add-and-remove-services` — multipart `file`, or a `text/csv` body
+* `POST people/csvImportJobs?mode=add-services|add-and-remove-services[&welcomeMail=false]` — multipart `file`, or a
+  `text/csv` body; `welcomeMail` (default true, as Control Hub) mails the people the file adds
 * `GET  people/csvImportJobs`, `GET people/csvImportJobs/{jobId}` — state, counts, first rows of each outcome
 * `POST people/csvImportJobs/{jobId}/actions/apply/invoke` | `…/actions/cancel/invoke`
 * `GET  people/csvImportJobs/{jobId}/errors` — the error report CSV
@@ -35,7 +36,8 @@ def job_webex_id(job: Job) -> str:
 def job_body(job: Job) -> dict:
     body = {
         "id": job_webex_id(job), "name": job.source_name, "operationType": "USERS_CSV_IMPORT",
-        "mode": job.options.get("mode"), "latestExecutionStatus": job.state, "created": iso(job.created),
+        "mode": job.options.get("mode"), "welcomeMail": job.options.get("welcome_mail", True),
+        "latestExecutionStatus": job.state, "created": iso(job.created),
         "started": iso(job.started), "finished": iso(job.finished), "totalRows": job.total, "rowsDone": job.done,
         "counts": {k: job.counts.get(k, 0) for k in KINDS},
         "applied": job.counts.get("applied") or None, "message": job.message or None,
@@ -92,7 +94,9 @@ class ImportJobListView(WebexAPIView):
 
     @extend_schema(summary="Upload a users CSV: it is validated in the background; apply it after the preview",
                    operation_id="people_csv_import_jobs_create",
-                   parameters=[OpenApiParameter("mode", str, enum=list(MODES)), OpenApiParameter("orgId", str)],
+                   parameters=[OpenApiParameter("mode", str, enum=list(MODES)), OpenApiParameter("orgId", str),
+                               OpenApiParameter("welcomeMail", bool, description="mail the people the file adds "
+                                                "(default true)")],
                    request={"multipart/form-data": {"type": "object", "properties": {
                        "file": {"type": "string", "format": "binary"}}}, "text/csv": OpenApiTypes.BINARY},
                    responses={201: OpenApiTypes.OBJECT})
@@ -101,6 +105,12 @@ class ImportJobListView(WebexAPIView):
         mode = request.query_params.get("mode") or "add-services"
         if mode not in MODES:
             raise ValidationError({"mode": f"must be one of {', '.join(MODES)}"})
+        welcome = request.query_params.get("welcomeMail")
+        if welcome is None and not request.content_type.startswith("text/csv"):
+            welcome = request.data.get("welcomeMail")
+        welcome = "true" if welcome is None else str(welcome).lower()
+        if welcome not in ("true", "false"):
+            raise ValidationError({"welcomeMail": "must be true or false"})
         if request.content_type.startswith("text/csv"):
             upload, name = request.body, request.query_params.get("name") or "users.csv"
         else:
@@ -109,7 +119,8 @@ class ImportJobListView(WebexAPIView):
                 raise ValidationError({"file": "Attach the CSV as the multipart field `file`."})
             name = upload.name
         try:
-            job = jobs.start_import(org, request.user, upload, name=name, mode=mode, source=AuditSource.API)
+            job = jobs.start_import(org, request.user, upload, name=name, mode=mode, source=AuditSource.API,
+                                    welcome_mail=welcome == "true")
         except PermissionDenied as exc:
             raise ApiPermissionDenied(str(exc)) from None
         except jobs.JobRefused as exc:

@@ -1,30 +1,43 @@
 """The bulk domain action: apply validated CSV row plans in batches, each batch one transaction.
 
 Same rules as the single-object actions (the plans come from `validate`, which reuses their validators and
-helpers); writes are batched (bulk_create / bulk_update), every change is audited with `record_changes`, and a
-batch costs a constant number of queries whatever its size. A batch that hits a constraint (someone changed the
+helpers; names are normalised by `users.actions._normalise_person`). The writes are set-based: a batch reads the
+current state of the people it updates with three queries, then writes people, services, lines, audit events
+and the push outbox with one COPY (or one `UPDATE … FROM`) per table — no model instances, no per-row queries.
+Audit snapshots are taken from the values written, field by field as `audit_snapshot()` takes them, so the
+events are the ones the single-object actions write. A batch that hits a constraint (someone changed the
 organisation since validation) is retried row by row, so one conflicting row never blocks the others.
 """
+import uuid
+from collections import defaultdict
+from functools import cache
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calling.models import Line
-from controlhub.actions import Actor, record_changes
-from controlhub.models import AuditAction, Organization
+from calling.models import Line, Number
+from controlhub.actions import Actor, record_changes_bulk
+from controlhub.models import AuditAction, Location, Organization
 from users.actions import _normalise_person
-from users.models import Person
+from users.models import License, Person
 
+from .sql import insert_rows, new_row_defaults, update_rows
 from .validate import CREATE, UPDATE, RowPlan
 
 Through = Person.licenses.through
-PERSON_COLUMNS = ("first_name", "last_name", "display_name", "title", "department", "location")
+# What a CSV row may change on a person (the columns `validate` plans; email is the row's identity).
+PERSON_COLUMNS = ("first_name", "last_name", "display_name", "title", "department", "location_id")
+LINE_COLUMNS = ("id", "person_id", "location_id", "extension", "number_id")
 
 
 def apply_plans(actor: Actor, org: Organization, plans: list[RowPlan]) -> list[tuple[RowPlan, str]]:
-    """Apply one batch of create/update plans. Returns [(plan, reason)] for rows that failed at apply time."""
+    """Apply one batch of create/update plans. Returns [(plan, reason)] for rows that failed at apply time.
+
+    Created rows get `plan.person_id` set to the new person's id.
+    """
     if len(plans) > 1:
         try:
             with transaction.atomic():
@@ -45,95 +58,193 @@ def apply_plans(actor: Actor, org: Organization, plans: list[RowPlan]) -> list[t
     return failed
 
 
+class _Values:
+    """A row's values with attribute access, so `_normalise_person` (written for a Person) normalises it."""
+
+    def __init__(self, values: dict):
+        self.__dict__ = values
+
+
+@cache
+def _snapshot_spec(model) -> tuple:
+    spec = []
+    for name in model.audit_fields:
+        field = model._meta.get_field(name)
+        spec.append((name, field.attname, "many" if field.many_to_many else "one" if field.is_relation else ""))
+    return tuple(spec)
+
+
+def snapshot(model, values: dict, related: dict) -> dict:
+    """What `obj.audit_snapshot()` returns for an object holding `values` (by column), given the display text of
+    its related objects in `related` (by field name; a sorted list for many-to-many fields)."""
+    result = {}
+    for name, attname, relation in _snapshot_spec(model):
+        if relation:
+            result[name] = related.get(name, [] if relation == "many" else None)
+        else:
+            value = values[attname]
+            if value is not None and not isinstance(value, str | int | float | bool):
+                value = str(value)
+            result[name] = value
+    return result
+
+
+def _stubs(model, rows: list[dict]) -> list:
+    """Saved instances of `model` carrying only the values in `rows` (ids), for the push pipeline's key functions:
+    4,000 full `Model(...)` constructions per batch would cost more than the batch's writes."""
+    new = model.__new__
+    stubs = []
+    for values in rows:
+        obj = new(model)
+        state = ModelState()
+        state.adding, state.db = False, "default"
+        values["_state"] = state
+        obj.__dict__ = values
+        stubs.append(obj)
+    return stubs
+
+
+@cache
+def _person_defaults() -> tuple:
+    return tuple(new_row_defaults(Person, ("id", "created", "updated", "organization_id", "email", *PERSON_COLUMNS)))
+
+
+@cache
+def _line_defaults() -> tuple:
+    return tuple(new_row_defaults(Line, ("created", "updated", "organization_id", *LINE_COLUMNS)))
+
+
 def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
     creates = [p for p in plans if p.kind == CREATE]
     updates = [p for p in plans if p.kind == UPDATE]
     now = timezone.now()
     if creates:
         actor.require(Person, "create")
-    # ---- people
-    existing = {}
-    befores: dict = {}
-    line_befores: dict = {}
+    location_names = dict(Location.objects.filter(organization=org).values_list("pk", "name"))
+    licence_names = {lic.pk: str(lic) for lic in License.objects.filter(organization=org)}
+
+    # ---- the current state of the people this batch updates: people, their services, their lines
+    current: dict = {}
+    held: dict = defaultdict(set)
+    lines_before: dict = {}
     if updates:
         allowed = Person.objects.filter(organization=org, pk__in=[p.person_id for p in updates])
         if actor.account is not None:
             allowed = allowed.restrict(actor.account, "change")
-        existing = {p.pk: p for p in allowed.select_related("location", "line__number", "line__location")
-                    .prefetch_related("licenses")}
-        if len(existing) != len(updates):
+        columns = [f.attname for f in Person._meta.concrete_fields]
+        current = {row[0]: dict(zip(columns, row, strict=True)) for row in allowed.values_list(*columns)}
+        if len(current) != len(updates):
             raise PermissionDenied(_("Your administrator role does not allow changing this user."))
-        for pk, person in existing.items():
-            befores[pk] = person.audit_snapshot()
-            line = getattr(person, "line", None)
-            if line is not None:
-                line_befores[pk] = (line, line.audit_snapshot())
-    new_people = []
+        for person_id, licence_id in Through.objects.filter(person_id__in=list(current)).values_list(
+                "person_id", "license_id"):
+            held[person_id].add(licence_id)
+        for row in Line.objects.filter(person_id__in=list(current)).values_list(*LINE_COLUMNS):
+            lines_before[row[1]] = dict(zip(LINE_COLUMNS, row, strict=True))
+    number_ids = {p.number_id for p in plans if p.number_id} | {
+        line["number_id"] for line in lines_before.values() if line["number_id"]}
+    e164 = dict(Number.objects.filter(pk__in=number_ids).values_list("pk", "e164")) if number_ids else {}
+
+    def person_snapshot(values: dict, licences: set) -> dict:
+        return snapshot(Person, values, {"location": location_names.get(values["location_id"]),
+                                         "licenses": sorted(licence_names[pk] for pk in licences)})
+
+    def line_snapshot(values: dict) -> dict:
+        return snapshot(Line, values, {"location": location_names.get(values["location_id"]),
+                                       "number": e164.get(values["number_id"])})
+
+    def line_repr(owner: dict, line: dict) -> str:
+        return f"{owner['display_name'] or owner['email']} · {line['extension'] or e164.get(line['number_id'])}"
+
+    changes: list[tuple] = []
+    people: dict = {}  # person id -> values after the batch
+    # ---- people
+    new_rows = []
+    person_columns = [f.attname for f in Person._meta.concrete_fields]
+    defaults = _person_defaults()
     for plan in creates:
-        person = Person(organization=org, email=plan.email, updated=now, created=now)
-        for name, value in plan.fields.items():
-            setattr(person, name, value)
-        _normalise_person(person)
-        plan.person_id = person.pk
-        new_people.append(person)
-    Person.objects.bulk_create(new_people)
-    changed = []
+        values = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
+                  "email": plan.email, "first_name": "", "last_name": "", "display_name": "", "title": "",
+                  "department": "", "location_id": None, **plan.fields}
+        _normalise_person(_Values(values))
+        for column, make in defaults:
+            values[column] = make()
+        plan.person_id = values["id"]
+        people[plan.person_id] = values
+        new_rows.append([values[c] for c in person_columns])
+        changes.append((AuditAction.CREATE, "person", plan.person_id, org.pk, values["display_name"] or values["email"],
+                        None, person_snapshot(values, set(plan.add))))
+    insert_rows(Person, person_columns, new_rows)
+    changed_rows = []
     for plan in updates:
-        if not plan.fields:
-            continue
-        person = existing[plan.person_id]
-        for name, value in plan.fields.items():
-            setattr(person, name, value)
-        _normalise_person(person)
-        person.updated = now
-        changed.append(person)
-    if changed:
-        Person.objects.bulk_update(changed, [*PERSON_COLUMNS, "updated"])
-    # ---- services
-    removals = Q(pk__in=[])
+        before = current[plan.person_id]
+        values = dict(before)
+        if plan.fields:
+            values.update(plan.fields)
+            _normalise_person(_Values(values))
+            values["updated"] = now
+            changed_rows.append([plan.person_id, *(values[c] for c in PERSON_COLUMNS), now])
+        people[plan.person_id] = values
+        licences = held[plan.person_id]
+        changes.append((AuditAction.UPDATE, "person", plan.person_id, org.pk, values["display_name"] or values["email"],
+                        person_snapshot(before, licences),
+                        person_snapshot(values, (licences | set(plan.add)) - set(plan.remove))))
+    update_rows(Person, [*PERSON_COLUMNS, "updated"], changed_rows)
+
+    # ---- services: one DELETE per licence removed, one COPY for every licence added
+    removals: dict = defaultdict(list)
     for plan in updates:
         for licence_id in plan.remove:
-            removals |= Q(person_id=plan.person_id, license_id=licence_id)
-    if any(plan.remove for plan in updates):
-        Through.objects.filter(removals).delete()
-    Through.objects.bulk_create([Through(person_id=plan.person_id, license_id=licence_id)
-                                 for plan in plans for licence_id in plan.add])
+            removals[licence_id].append(plan.person_id)
+    for licence_id, person_ids in removals.items():
+        Through.objects.filter(license_id=licence_id, person_id__in=person_ids).delete()
+    insert_rows(Through, ["person_id", "license_id"],
+                [(plan.person_id, licence_id) for plan in plans for licence_id in plan.add])
+
     # ---- calling lines
-    line_changes = []
-    deleted = [line_befores[p.person_id] for p in updates if p.calling == "delete"]
+    touched_lines = []
+    deleted = [lines_before[p.person_id] for p in updates if p.calling == "delete"]
     if deleted:
-        for line, before in deleted:
-            line_changes.append((AuditAction.DELETE, line, before))
-        Line.objects.filter(pk__in=[line.pk for line, _before in deleted]).delete()
+        Line.objects.filter(pk__in=[line["id"] for line in deleted]).delete()
+        for line in deleted:
+            changes.append((AuditAction.DELETE, "line", line["id"], org.pk, line_repr(people[line["person_id"]], line),
+                            line_snapshot(line), None))
+            touched_lines.append(line)
     changed_lines = []
     for plan in updates:
         if plan.calling == "update":
-            line = line_befores[plan.person_id][0]
-            line.extension, line.number_id = plan.extension, plan.number_id
-            line.updated = now
-            changed_lines.append(line)
-    if changed_lines:
-        Line.objects.bulk_update(changed_lines, ["extension", "number", "updated"])
-    new_lines = [Line(organization=org, person_id=plan.person_id, location_id=plan.line_location_id,
-                      extension=plan.extension, number_id=plan.number_id, created=now, updated=now)
-                 for plan in plans if plan.calling == "create"]
-    Line.objects.bulk_create(new_lines)
-    ids = [plan.person_id for plan in plans]
+            before = lines_before[plan.person_id]
+            line = {**before, "extension": plan.extension, "number_id": plan.number_id}
+            changed_lines.append([line["id"], line["extension"], line["number_id"], now])
+            changes.append((AuditAction.UPDATE, "line", line["id"], org.pk, line_repr(people[plan.person_id], line),
+                            line_snapshot(before), line_snapshot(line)))
+            touched_lines.append(line)
+    update_rows(Line, ["extension", "number_id", "updated"], changed_lines)
+    line_columns = [f.attname for f in Line._meta.concrete_fields]
+    line_defaults = _line_defaults()
+    new_lines = []
+    for plan in plans:
+        if plan.calling != "create":
+            continue
+        line = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
+                "person_id": plan.person_id, "location_id": plan.line_location_id, "extension": plan.extension,
+                "number_id": plan.number_id}
+        for column, make in line_defaults:
+            line[column] = make()
+        new_lines.append([line[c] for c in line_columns])
+        changes.append((AuditAction.CREATE, "line", line["id"], org.pk, line_repr(people[plan.person_id], line),
+                        None, line_snapshot(line)))
+        touched_lines.append(line)
+    insert_rows(Line, line_columns, new_lines)
+
     if actor.account is not None and creates:
         # As `create_person`: the new people must be inside the actor's scope (a location admin's locations).
         in_scope = Person.objects.restrict(actor.account, "create").filter(pk__in=[p.person_id for p in creates])
         if in_scope.count() != len(creates):
             raise PermissionDenied(_("You can only use locations you administer."))
-    # ---- audit: reload what the snapshots read, a constant number of queries for the batch
-    people = {p.pk: p for p in Person.objects.filter(pk__in=ids).select_related("location", "line")
-              .prefetch_related("licenses")}
-    changes = [(AuditAction.CREATE, people[plan.person_id], None) for plan in creates]
-    changes += [(AuditAction.UPDATE, people[plan.person_id], befores[plan.person_id]) for plan in updates]
-    touched = [line.pk for line in new_lines] + [line.pk for line in changed_lines]
-    if touched:
-        lines = {line.pk: line for line in Line.objects.filter(pk__in=touched)
-                 .select_related("location", "number", "person", "workspace")}
-        line_changes += [(AuditAction.CREATE, lines[line.pk], None) for line in new_lines]
-        line_changes += [(AuditAction.UPDATE, lines[line.pk], line_befores[line.person_id][1])
-                         for line in changed_lines]
-    record_changes(actor, changes + line_changes)
+
+    # ---- audit and the push outbox: one COPY each
+    objects = _stubs(Person, [{"id": pk, "organization_id": org.pk} for pk in people])
+    objects += _stubs(Line, [{"id": line["id"], "organization_id": org.pk, "person_id": line["person_id"],
+                              "workspace_id": None, "location_id": line["location_id"],
+                              "number_id": line["number_id"]} for line in touched_lines])
+    record_changes_bulk(actor, changes, objects)

@@ -114,3 +114,21 @@ PHONE_MODEL = "Model"
 PHONE_MAC = "MAC Address"
 PHONE_LOCATION = "Location"
 PHONE_COLUMNS = (PHONE_OWNER, PHONE_MODEL, PHONE_MAC, PHONE_LOCATION)
+# Optional line appearances, per port (the owner's own line is on port 1): another user's or workspace's line
+# shared on the phone, and the label the phone shows for it. As many ports as the largest MPP model has.
+PHONE_MAX_PORT = 16
+PHONE_TEMPLATE_PORTS = 4  # the template shows ports 2–4; further ports follow the same pattern
+
+
+def phone_line_owner(port: int) -> str:
+    return f"Line {port} User ID/Email or Workspace"
+
+
+def phone_line_label(port: int) -> str:
+    return f"Line {port} Label"
+
+
+PHONE_LINE_COLUMNS = tuple(column for port in range(2, PHONE_MAX_PORT + 1)
+                           for column in (phone_line_owner(port), phone_line_label(port)))
+PHONE_ALL_COLUMNS = PHONE_COLUMNS + PHONE_LINE_COLUMNS
+PHONE_TEMPLATE_COLUMNS = PHONE_COLUMNS + PHONE_LINE_COLUMNS[:2 * (PHONE_TEMPLATE_PORTS - 1)]

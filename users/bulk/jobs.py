@@ -28,7 +28,7 @@ from .validate import CREATE, ERROR, MODES, UPDATE, Validation, validate
 KIND = "users.csv_import"
 MAX_BYTES = getattr(settings, "CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 MAX_ROWS = getattr(settings, "CSV_IMPORT_MAX_ROWS", 100_000)
-BATCH_SIZE = getattr(settings, "CSV_IMPORT_BATCH_SIZE", 2000)
+BATCH_SIZE = getattr(settings, "CSV_IMPORT_BATCH_SIZE", 5000)
 STALE_AFTER = timezone.timedelta(minutes=10)
 
 
@@ -57,8 +57,13 @@ def may_import(account, org: Organization, kind: str = KIND) -> bool:
 
 
 def start_import(org: Organization, account, upload, *, name: str, mode: str,
-                 source: str = AuditSource.UI, background: bool = True, kind: str = KIND) -> Job:
-    """Store the file and queue its validation. `upload` is bytes or a file object (Django's UploadedFile)."""
+                 source: str = AuditSource.UI, background: bool = True, kind: str = KIND,
+                 welcome_mail: bool = True) -> Job:
+    """Store the file and queue its validation. `upload` is bytes or a file object (Django's UploadedFile).
+
+    `welcome_mail`: as Control Hub, people the file adds are sent the welcome mail unless the administrator
+    turns it off (a worker sends each batch's mails after the batch commits).
+    """
     if not may_import(account, org, kind):
         raise PermissionDenied(_("Your administrator role does not allow importing users."))
     size = len(upload) if isinstance(upload, bytes) else getattr(upload, "size", None)
@@ -69,7 +74,8 @@ def start_import(org: Organization, account, upload, *, name: str, mode: str,
     try:
         with transaction.atomic():
             job = Job.objects.create(organization=org, kind=kind, created_by=account, source_name=name[:255],
-                                     options={"mode": mode, "source": source})
+                                     options={"mode": mode, "source": source,
+                                              "welcome_mail": bool(welcome_mail)})
     except IntegrityError:
         active = Job.objects.filter(organization=org, kind=kind, state__in=ACTIVE_JOB_STATES).first()
         raise JobRefused(_("Another import of this kind is still %(state)s in this organization (%(file)s); "
@@ -142,8 +148,9 @@ def run_validation(job: Job) -> tuple[ParsedFile | None, Validation]:
     except FileProblem as exc:
         return None, Validation([str(exc)], [])
     if len(parsed.frame) > MAX_ROWS:
-        return parsed, Validation([_("The file has %(n)s rows; at most %(max)s users per file.")
-                                   % {"n": len(parsed.frame), "max": MAX_ROWS}], [])
+        what = _("phones") if job.kind == PHONES_KIND else _("users")
+        return parsed, Validation([_("The file has %(n)s rows; at most %(max)s %(what)s per file.")
+                                   % {"n": len(parsed.frame), "max": MAX_ROWS, "what": what}], [])
     validator = validate_phones if job.kind == PHONES_KIND else validate
     return parsed, validator(job.organization, parsed, job.options.get("mode", MODES[0]), account=job.created_by)
 
@@ -153,6 +160,7 @@ def validate_job(job: Job) -> Job:
     if not Job.objects.filter(pk=job.pk, state=JobState.QUEUED).update(state=JobState.VALIDATING):
         return job
     parsed, validation = run_validation(job)
+    job.checked = (parsed, validation)  # for a caller that applies at once (the command): see `apply_job`
     fields = {"counts": validation.counts, "preview": validation.preview(), "total": len(validation.plans),
               "updated": timezone.now()}
     if validation.file_errors:
@@ -164,14 +172,19 @@ def validate_job(job: Job) -> Job:
     return job
 
 
-def apply_job(job: Job) -> Job:
-    """Validate again (the organisation may have changed since the preview) and apply valid rows in batches."""
+def apply_job(job: Job, checked: tuple[ParsedFile, Validation] | None = None) -> Job:
+    """Validate again (the organisation may have changed since the preview) and apply valid rows in batches.
+
+    `checked` is the validation `validate_job` just did in this process, for a caller that applies right after
+    it (the `import_users` command): checking the file twice within a second finds nothing new. Rows that
+    conflict with a change made since then fail at apply time, row by row, either way.
+    """
     job.refresh_from_db()
     if job.state != JobState.RUNNING:
         return job
     started = timezone.now()
     Job.objects.filter(pk=job.pk).update(started=started)
-    parsed, validation = run_validation(job)
+    parsed, validation = checked if checked is not None else run_validation(job)
     if validation.file_errors:
         Job.objects.filter(pk=job.pk).update(state=JobState.FAILED, message="\n".join(validation.file_errors),
                                              finished=timezone.now())
@@ -181,6 +194,7 @@ def apply_job(job: Job) -> Job:
     todo = [p for p in validation.plans if p.kind in (CREATE, UPDATE)]
     applied = {CREATE: 0, UPDATE: 0}
     actor = Actor(account=job.created_by, source=AuditSource.CSV)
+    welcome = job.options.get("welcome_mail", True)
     Job.objects.filter(pk=job.pk).update(total=len(todo), done=0, counts={**counts, "applied": applied})
     state, done = JobState.SUCCEEDED, 0
     for start in range(0, len(todo), BATCH_SIZE):
@@ -192,6 +206,8 @@ def apply_job(job: Job) -> Job:
         for plan in batch:
             if plan.kind != ERROR:
                 applied[plan.kind] += 1
+        if welcome and job.kind == KIND:
+            welcome_new_people([p.person_id for p in batch if p.kind == CREATE])
         done += len(batch)
         counts = validation.counts
         Job.objects.filter(pk=job.pk).update(done=done, counts={**counts, "applied": applied},
@@ -208,6 +224,15 @@ def apply_job(job: Job) -> Job:
         error_file=write_error_report(job, parsed, validation.plans), preview=validation.preview())
     job.refresh_from_db()
     return job
+
+
+def welcome_new_people(person_ids: list) -> None:
+    """Queue one welcome-mail task for the people a batch added, once the batch has committed."""
+    if person_ids:
+        from .tasks import send_welcome_mails
+
+        ids = [str(pk) for pk in person_ids]
+        transaction.on_commit(lambda: send_welcome_mails.delay(ids))
 
 
 def write_error_report(job: Job, parsed: ParsedFile, plans) -> str:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("users/import/", views.import_users, name="import_users"),
     path("users/export/", views.export_users, name="export_users"),
     path("devices/import/", views.import_phones, name="import_phones"),
+    path("devices/import/template.csv", views.phones_template, name="phones_template"),
     path("tasks/", views.task_list, name="task_list"),
     path("tasks/<uuid:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<uuid:pk>/confirm/", views.task_confirm, name="task_confirm"),

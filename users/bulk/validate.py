@@ -51,6 +51,7 @@ class RowPlan:
     line_location_id: object = None
     extension: str | None = None
     number_id: object = None
+    extra: dict | None = None        # what the apply step needs beyond the above (phones), not shown in previews
 
     def error(self, column: str | None, reason: str) -> None:
         if self.errors is None:
@@ -98,6 +99,10 @@ def _max_length(name: str) -> int:
 
 
 _email_validator = EmailValidator()
+# A strict subset of what `EmailValidator` accepts (dot-atom of common characters @ LDH labels, a letters-only
+# TLD): a column of 100k addresses is matched at once, and only the rest go through the validator one by one.
+# tests/unit/test_bulk_parse.py checks the subset property.
+PLAIN_EMAIL = r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 
 
 def _email_problem(value: str) -> str | None:
@@ -147,7 +152,9 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
 
     emails = frame[labels[C.EMAIL]].str.lower()
     unique_emails = [e for e in emails.unique().tolist() if e]
-    email_problems = {e: p for e in unique_emails if (p := _email_problem(e))}
+    plain = pd.Series(unique_emails, dtype=object)
+    plain = set(plain[plain.str.fullmatch(PLAIN_EMAIL) & (plain.str.len() <= _max_length("email"))].tolist())
+    email_problems = {e: p for e in unique_emails if e not in plain and (p := _email_problem(e))}
     duplicated = emails[(emails != "") & emails.duplicated(keep=False)]
     dup_rows: dict[str, list[int]] = defaultdict(list)
     for email, row in zip(duplicated.tolist(), frame.loc[duplicated.index, ROW_NUMBER].tolist(), strict=True):
@@ -168,6 +175,11 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
     lookups.load_extensions(extension_values)
     number_cache: dict[tuple[str, str], tuple] = {}
     if num_series is not None:
+        # A cell that is exactly an inventory number in E.164 is that number: the inventory holds only numbers
+        # `normalize_number` accepted (and +E.164 reads the same in every country), so only the other cells
+        # are parsed one by one.
+        lookups.load_numbers({v for v in num_series.unique().tolist() if v.startswith("+")})
+        exact = set(lookups.numbers)
         wanted = set()
         for raw, loc_name, email in zip(num_series.tolist(),
                                         loc_series.tolist() if loc_series is not None else [""] * len(frame),
@@ -181,10 +193,10 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
             country = loc.country if loc is not None else org.country
             key = (raw, country)
             if key not in number_cache:
-                number_cache[key] = _number_problem(raw, country)
+                number_cache[key] = (raw, None) if raw in exact else _number_problem(raw, country)
             if number_cache[key][0]:
                 wanted.add(number_cache[key][0])
-        lookups.load_numbers(wanted)
+        lookups.load_numbers(wanted - exact)
 
     text_series = {column: col(column) for column in C.PERSON_TEXT_COLUMNS if col(column) is not None}
     too_long = {column: set(s.index[s.str.len() > _max_length(C.PERSON_TEXT_COLUMNS[column])])
@@ -202,6 +214,7 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
     locs = loc_series.tolist() if loc_series is not None else None
     services = [(lic, frame[label].tolist()) for label, lic in service_labels.items()]
     remove_mode = mode == "add-and-remove-services"
+    licence_sets: dict[frozenset, tuple[str | None, bool]] = {}  # services after the row -> (problem, calling)
     for i, email in enumerate(emails.tolist()):
         plan = RowPlan(row=int(rows[i]), email=email, index=i)
         plans.append(plan)
@@ -277,11 +290,18 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
         new_set = (current | add) - remove
         if new_set != current:
             plan.add, plan.remove = sorted(new_set - current, key=str), sorted(current - new_set, key=str)
-        try:
-            check_license_set([by_pk[pk] for pk in new_set])
-        except ValidationError as exc:
-            plan.error(_("Services"), exc.messages[0])
-        calling_after = any(by_pk[pk].kind in CALLING_PERSON_KINDS for pk in new_set)
+        set_key = frozenset(new_set)
+        if set_key not in licence_sets:
+            try:
+                check_license_set([by_pk[pk] for pk in new_set])
+            except ValidationError as exc:
+                problem = exc.messages[0]
+            else:
+                problem = None
+            licence_sets[set_key] = (problem, any(by_pk[pk].kind in CALLING_PERSON_KINDS for pk in new_set))
+        problem, calling_after = licence_sets[set_key]
+        if problem:
+            plan.error(_("Services"), problem)
         # calling: extension and number
         line = lookups.lines.get(person["pk"]) if person is not None else None
         ext_value = exts[i] if exts is not None else ""
@@ -332,8 +352,8 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
             if not calling_after:
                 plan.error(C.EXTENSION if ext_value else C.PHONE_NUMBER,
                            _("Assign a Webex Calling licence (Professional or Basic) first."))
-            if location is None:
-                plan.error(C.LOCATION, _("A calling user needs a location."))
+            if location is None and not any(column == C.LOCATION for column, _r in plan.errors or ()):
+                plan.error(C.LOCATION, _("A calling user needs a location."))  # unless its location was wrong
             plan.calling = "create"
         elif line is not None and (ext != line["extension"] or number_id != line["number_id"]):
             if not ext and not number_id:
@@ -473,6 +493,12 @@ class _Lookups:
         """Emails are unique across organisations: one array parameter per chunk, not one per email."""
         from django.db import connection
 
+        if connection.vendor != "postgresql":  # the embedded mode (SQLite): plain IN lists
+            others = Person.objects.exclude(organization=self.org).alias(email_lower=Lower("email"))
+            for chunk in _chunks(emails):
+                self.elsewhere.update(e.lower() for e in others.filter(email_lower__in=chunk)
+                                      .values_list("email", flat=True))
+            return
         table = Person._meta.db_table
         with connection.cursor() as cursor:
             for chunk in _chunks(emails, 20000):

@@ -1,9 +1,12 @@
 """Portal pages of the users CSV import/export and the Tasks page: upload → preview → confirm → progress →
 error report. Thin: they parse, authorise and call `jobs`; the work runs in Celery tasks."""
+import csv
+import io
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +19,7 @@ from devices.models import Device
 from users.filters import PersonFilterSet
 from users.models import Person
 
+from . import columns as C
 from . import jobs
 from .export import iter_csv, organisation_licences
 from .phones import KIND as PHONES_KIND
@@ -32,6 +36,10 @@ class ImportForm(forms.Form):
                            help_text=gettext_lazy("Control Hub's users CSV: export it, edit it, import it."))
     mode = forms.ChoiceField(label=gettext_lazy("Services"), choices=MODE_CHOICES, initial="add-services",
                              widget=forms.RadioSelect)
+    welcome_mail = forms.BooleanField(label=gettext_lazy("Send new users the welcome mail"), required=False,
+                                      initial=True, help_text=gettext_lazy(
+                                          "As Control Hub: people this file adds are invited by mail. Untick to "
+                                          "add them quietly (e.g. before announcing the service)."))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -42,8 +50,11 @@ class ImportForm(forms.Form):
 
 class PhonesImportForm(ImportForm):
     mode = None
+    welcome_mail = None
     file = forms.FileField(label=gettext_lazy("CSV file"), help_text=gettext_lazy(
-        "Columns: User ID/Email or Workspace, Model, MAC Address and optionally Location; at most 1,000 rows."))
+        "Columns: User ID/Email or Workspace, Model, MAC Address; optionally Location, and per extra line port N "
+        "(2 and up) “Line N User ID/Email or Workspace” and “Line N Label” to share another user's or workspace's "
+        "line on the phone."))
 
 
 def _import(request, kind: str, form_class, template_context: dict):
@@ -52,7 +63,8 @@ def _import(request, kind: str, form_class, template_context: dict):
         try:
             job = jobs.start_import(request.organization, request.user, form.cleaned_data["file"],
                                     name=form.cleaned_data["file"].name,
-                                    mode=form.cleaned_data.get("mode") or "add-services", kind=kind)
+                                    mode=form.cleaned_data.get("mode") or "add-services", kind=kind,
+                                    welcome_mail=form.cleaned_data.get("welcome_mail", False))
         except jobs.JobRefused as exc:
             form.add_error(None, str(exc))
         else:
@@ -87,6 +99,18 @@ def export_users(request):
                                      content_type="text/csv; charset=utf-8")
     name = "users-template.csv" if template else "users.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_safe
+@portal_view(Area.DEVICES)
+def phones_template(request):
+    """The phones CSV's header row: owner, model, MAC, location and the first shared-line columns."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    csv.writer(buffer, lineterminator="\r\n").writerow(C.PHONE_TEMPLATE_COLUMNS)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="phones-template.csv"'
     return response
 
 

@@ -1,4 +1,5 @@
 """Import a users CSV (Control Hub format) into an organisation, the same way the portal's import does."""
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -32,8 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--mode", choices=MODES, default=MODES[0])
         parser.add_argument("--dry-run", action="store_true", help="validate and show the preview only")
         parser.add_argument("--as", dest="as_email", help="administrator to act as (default: system)")
+        parser.add_argument("--no-welcome-mail", dest="welcome_mail", action="store_false",
+                            help="do not send new users the welcome mail (sent by default, as Control Hub does)")
 
-    def handle(self, *args, file: str, org: str, mode: str, dry_run: bool, as_email: str | None, **options):
+    def handle(self, *args, file: str, org: str, mode: str, dry_run: bool, as_email: str | None,
+               welcome_mail: bool = True, **options):
         organization = find_org(org)
         account = None
         if as_email:
@@ -47,10 +51,12 @@ class Command(BaseCommand):
             with open(path, "rb") as upload:
                 upload.size = path.stat().st_size
                 job = jobs.start_import(organization, account, upload, name=path.name, mode=mode,
-                                        source=AuditSource.CSV, background=False)
+                                        source=AuditSource.CSV, background=False, welcome_mail=welcome_mail)
         except jobs.JobRefused as exc:
             raise CommandError(str(exc)) from None
+        started = time.perf_counter()
         job = jobs.validate_job(job)
+        self.stdout.write(f"Checked {job.total} rows in {time.perf_counter() - started:.2f} s.")
         if job.state == JobState.FAILED:
             raise CommandError(job.message)
         self._report(job)
@@ -59,10 +65,12 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing was changed.")
             return
         jobs.confirm(job, background=False)
-        job = jobs.apply_job(job)
+        started = time.perf_counter()
+        job = jobs.apply_job(job, checked=getattr(job, "checked", None))
         applied = job.counts.get("applied", {})
         self.stdout.write(f"{job.get_state_display()}: {applied.get('create', 0)} created, "
-                          f"{applied.get('update', 0)} updated, {job.counts.get('error', 0)} rows with errors.")
+                          f"{applied.get('update', 0)} updated, {job.counts.get('error', 0)} rows with errors "
+                          f"(applied in {time.perf_counter() - started:.2f} s).")
         if job.error_file:
             self.stdout.write(f"Error report: {jobs.files_dir() / job.error_file}")
 
