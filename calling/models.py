@@ -234,7 +234,24 @@ class RouteGroupMember(models.Model):
         return f"{self.trunk} ({self.priority})"
 
 
-class LocationPstn(OrgOwned):
+class PremisesRoute:
+    """A route to the PSTN through a trunk or a route group (exactly one is set): a location's PSTN connection,
+    a premises dial plan."""
+
+    trunk: "Trunk | None"
+    route_group: "RouteGroup | None"
+
+    @property
+    def route(self):
+        return self.trunk or self.route_group
+
+    def trunks_by_priority(self) -> list[Trunk]:
+        if self.trunk_id:
+            return [self.trunk]
+        return [m.trunk for m in self.route_group.members.select_related("trunk").order_by("priority", "trunk__name")]
+
+
+class LocationPstn(PremisesRoute, OrgOwned):
     """A location's premises PSTN connection: one trunk or one route group (no row: no PSTN connection)."""
 
     location = models.OneToOneField("controlhub.Location", on_delete=models.CASCADE, related_name="pstn",
@@ -256,15 +273,6 @@ class LocationPstn(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.location} · {self.trunk or self.route_group}"
-
-    @property
-    def route(self):
-        return self.trunk or self.route_group
-
-    def trunks_by_priority(self) -> list[Trunk]:
-        if self.trunk_id:
-            return [self.trunk]
-        return [m.trunk for m in self.route_group.members.select_related("trunk").order_by("priority", "trunk__name")]
 
 
 # --------------------------------------------------------------------------------------------- dial plan
@@ -373,7 +381,7 @@ class TranslationPattern(OrgOwned):
         return "Location" if self.location_id else "Organization"
 
 
-class DialPlan(OrgOwned):
+class DialPlan(PremisesRoute, OrgOwned):
     """Premises dial plan: calls to numbers matching one of its dial patterns go to its trunk or route group
     instead of the caller location's PSTN connection (Webex `premisePstn/dialPlans`)."""
 
@@ -399,15 +407,6 @@ class DialPlan(OrgOwned):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def route(self):
-        return self.trunk or self.route_group
-
-    def trunks_by_priority(self) -> list[Trunk]:
-        if self.trunk_id:
-            return [self.trunk]
-        return [m.trunk for m in self.route_group.members.select_related("trunk").order_by("priority", "trunk__name")]
 
 
 class DialPattern(models.Model):

@@ -41,8 +41,8 @@ from ..actions import (
 )
 from ..call_routing import call_routing_report
 from ..dialplan import dial_pattern_regex
-from ..models import DialPattern, DialPlan, RouteGroup, TranslationPattern, Trunk
-from .pstn import route_group_webex_id, trunk_webex_id
+from ..models import DialPattern, DialPlan, TranslationPattern
+from .pstn import premise_route, route_group_webex_id, trunk_webex_id
 
 # --------------------------------------------------------------------------------------------- permissions
 
@@ -274,19 +274,9 @@ class DialPlanLookup:
         _org, plans = self.dial_plans(request)
         return get_or_404(plans, parse_id(plan_id, "DIAL_PLAN", "dialPlanId"), "Dial plan")
 
-    def route_ref(self, request, org, route_type: str | None, route_id: str | None):
-        if not route_id:
-            return None
-        if route_type == "ROUTE_GROUP":
-            pk = parse_id(route_id, "ROUTE_GROUP", "routeId")
-            route = self.visible(RouteGroup, request, org).filter(pk=pk).first()
-        else:
-            pk = parse_id(route_id, "TRUNK", "routeId")
-            route = self.visible(Trunk, request, org).filter(pk=pk).first()
-        if route is None:
-            raise ValidationError({"routeId": f"{'Route group' if route_type == 'ROUTE_GROUP' else 'Trunk'} "
-                                              "not found."})
-        return route
+    @staticmethod
+    def route_ref(org, route_type: str | None, route_id: str | None):
+        return premise_route(org, route_type, route_id, "routeId") if route_id else None
 
 
 class DialPlanListView(DialPlanLookup, WebexAPIView):
@@ -311,7 +301,7 @@ class DialPlanListView(DialPlanLookup, WebexAPIView):
     def post(self, request):
         org, _plans = self.dial_plans(request)
         data = validated(DialPlanIn, request.data)
-        route = self.route_ref(request, org, data["routeType"], data["routeId"])
+        route = self.route_ref(org, data["routeType"], data["routeId"])
         with webex_field_names(route="routeId", dial_patterns="dialPatterns"):
             plan = create_dial_plan(self.actor(request), org, name=data["name"], route=route,
                                     dial_patterns=data.get("dialPatterns") or [])
@@ -330,7 +320,7 @@ class DialPlanDetailView(DialPlanLookup, WebexAPIView):
     def put(self, request, plan_id: str):
         plan = self.get_plan(request, plan_id)
         data = validated(DialPlanUpdateIn, request.data)
-        route = self.route_ref(request, plan.organization, data.get("routeType") or
+        route = self.route_ref(plan.organization, data.get("routeType") or
                                ("TRUNK" if plan.trunk_id else "ROUTE_GROUP"), data.get("routeId"))
         with webex_field_names():
             update_dial_plan(self.actor(request), plan, name=data.get("name"), route=route)

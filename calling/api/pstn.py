@@ -384,17 +384,22 @@ class ConnectionView(PstnLocationMixin, WebexAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def set_connection(actor, location: Location, route_type: str, raw_id: str, field: str) -> None:
-    """Resolve a TRUNK / ROUTE_GROUP id of the location's organisation (400 naming `field` otherwise) and make it
-    the location's PSTN connection."""
-    org = location.organization
+def premise_route(org, route_type: str, raw_id: str, field: str) -> Trunk | RouteGroup:
+    """A TRUNK / ROUTE_GROUP id of the organisation (a PSTN connection's or a dial plan's route); 400 naming
+    `field` otherwise."""
     if route_type == "TRUNK":
         route = Trunk.objects.filter(organization=org, pk=parse_id(raw_id, "TRUNK", field)).first()
     elif route_type == "ROUTE_GROUP":
         route = RouteGroup.objects.filter(organization=org, pk=parse_id(raw_id, "ROUTE_GROUP", field)).first()
     else:
-        raise ValidationError({field: "The connection type must be TRUNK or ROUTE_GROUP."})
+        raise ValidationError({field: "The route type must be TRUNK or ROUTE_GROUP."})
     if route is None:
         raise ValidationError({field: "No such trunk or route group in this organization."})
+    return route
+
+
+def set_connection(actor, location: Location, route_type: str, raw_id: str, field: str) -> None:
+    """Make a TRUNK / ROUTE_GROUP of the location's organisation its PSTN connection."""
+    route = premise_route(location.organization, route_type, raw_id, field)
     with webex_field_names(premiseRouteId=field):
         set_location_pstn_connection(actor, location, route)
