@@ -2,8 +2,6 @@
 own), translation patterns, premises dial plans — each call placed with sipp through Kamailio, and each time the
 call-routing test (calling/engine/routing.py) must predict what Kamailio did. The rendered dialplan rules must
 agree with Kamailio's own `dialplan.translate`."""
-import pytest
-
 from calling.actions import (
     create_dial_plan,
     create_translation_pattern,
@@ -12,7 +10,7 @@ from calling.actions import (
     set_outgoing_permissions,
 )
 from calling.engine.kamailio import DP_CALL_TYPE, DP_PREMISES, DP_TRANSLATE, RpcFault
-from calling.engine.render import desired_state, match_rule
+from calling.engine.render import apply_replacement, desired_state, match_rule
 from calling.engine.routing import route_call
 from tests.conftest import SYSTEM
 from tests.integration.test_engine_kamailio import acme, call, register  # noqa: F401  (acme is a fixture)
@@ -147,8 +145,6 @@ def test_every_rendered_rule_agrees_with_kamailio(engine, kamailio, acme):  # no
                 assert fault.fault == "No translation" and rule is None, (offset, dialled)
                 continue
             assert rule is not None, (offset, dialled, answer)
-            from calling.engine.render import apply_replacement
-
             assert answer["Output"] == apply_replacement(rule.match, rule.repl, dialled), (offset, dialled)
             expected_attrs = rule.attrs if offset != DP_PREMISES else answer["Attributes"]
             assert answer["Attributes"] == expected_attrs, (offset, dialled)
