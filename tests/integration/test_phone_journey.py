@@ -26,7 +26,7 @@ pytest_plugins = ["tests.integration.engine_fixtures", "tests.integration.provis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_synced(*objects, timeout: float = 30, targets: int = 2) -> None:
+def wait_synced(*objects, timeout: float = 60, targets: int = 2) -> None:
     """Wait until every object is synced on `targets` push targets (engine and provisioning by default)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
