@@ -167,17 +167,11 @@ ALTER TABLE ch_reload ADD COLUMN IF NOT EXISTS reloads BIGINT DEFAULT 0 NOT NULL
 -- Kamailio's db_postgres reads TEXT as bytea and unescapes it, which eats the regexes' backslashes.
 ALTER TABLE dialplan ALTER COLUMN match_exp TYPE VARCHAR(4096), ALTER COLUMN subst_exp TYPE VARCHAR(4096);
 
--- Class of service: a line's calls are checked against its policy ("location:<key>" or, for a person with custom
--- outgoing permissions, "line:<line user>"); ch_block lists the call types that policy blocks.
-ALTER TABLE ch_line ADD COLUMN IF NOT EXISTS policy VARCHAR(80) DEFAULT '' NOT NULL;
-CREATE TABLE IF NOT EXISTS ch_block (
-    id SERIAL PRIMARY KEY NOT NULL,
-    policy VARCHAR(80) NOT NULL,
-    call_type VARCHAR(40) NOT NULL,
-    org_key VARCHAR(64) NOT NULL,
-    CONSTRAINT ch_block_idx UNIQUE (policy, call_type)
-);
-CREATE INDEX IF NOT EXISTS ch_block_org_idx ON ch_block (org_key);
+-- Per-call data loaded with the digest credentials (auth_db load_credentials), so authenticating a call costs the
+-- one query it needs anyway: the location (dialplan id / gateway set) of the auth ID's line and the call types
+-- its class of service blocks (comma-separated; the person's own outgoing permissions or the location's).
+ALTER TABLE subscriber ADD COLUMN IF NOT EXISTS location_id INTEGER DEFAULT 0 NOT NULL;
+ALTER TABLE subscriber ADD COLUMN IF NOT EXISTS blocked VARCHAR(400) DEFAULT '' NOT NULL;
 
 -- A premises dial plan: its gateways are dispatcher set 2000000000 + id (calling/engine/kamailio.py).
 CREATE TABLE IF NOT EXISTS ch_route_choice (

@@ -6,10 +6,10 @@ Tables written (all rows carry `org_key` = the organisation's id, which scopes e
 =============  ===========================================  ===========================================
 table          key                                          read by deploy/kamailio.cfg
 =============  ===========================================  ===========================================
-subscriber     username (= appearance auth ID)              auth_db: digest (ha1), line_user of the ID
-ch_location    location_key; `id` = dialplan id + gw set    sqlops: caller's / gateway's location
-ch_line        line_user (AOR user part)                    sqlops: caller's location and policy
-ch_block       (policy, call_type)                          sqlops: class of service (blocked types)
+subscriber     username (= appearance auth ID)              auth_db: digest (ha1), and loaded with it: the
+                                                            ID's line, its location id, blocked call types
+ch_location    location_key; `id` = dialplan id + gw set    sqlops: a gateway's location
+ch_line        line_user (AOR user part)                    stale registrations (see below)
 ch_route_choice choice_key (a premises dial plan)           dispatcher set of the plan's gateways
 ch_route       (domain, dial_key)                           sqlops: extension / ESN / +E.164 -> line
 dialplan       (dpid, pr)                                   dialplan module (needs dialplan.reload)
@@ -77,10 +77,9 @@ class Table:
     values: tuple[str, ...]
 
 
-SUBSCRIBER = Table("subscriber", ("username",), ("domain", "ha1", "ha1b", "line_user"))
+SUBSCRIBER = Table("subscriber", ("username",), ("domain", "ha1", "ha1b", "line_user", "location_id", "blocked"))
 LOCATION = Table("ch_location", ("location_key",), ("domain", "country", "routing_prefix", "outside_dial_digit"))
-LINE = Table("ch_line", ("line_user",), ("domain", "location_key", "policy"))
-BLOCK = Table("ch_block", ("policy", "call_type"), ())
+LINE = Table("ch_line", ("line_user",), ("domain", "location_key"))
 ROUTE_CHOICE = Table("ch_route_choice", ("choice_key",), ("domain",))
 ROUTE = Table("ch_route", ("domain", "dial_key"), ("line_user", "kind"))
 DIALPLAN = Table("dialplan", ("dpid", "pr"), ("match_op", "match_exp", "match_len", "subst_exp", "repl_exp", "attrs"))
@@ -275,6 +274,23 @@ class KamailioEngine(CallEngine):
         return [c["Contact"]["Address"] for c in (result or {}).get("Contacts", [])]
 
     @staticmethod
+    def _subscribers(state: DesiredState | None, location_ids: dict[str, int]) -> dict[tuple, tuple]:
+        """Credential rows with what a call from them needs (deploy/kamailio.cfg loads it with the digest check):
+        the line, its location's id and the call types its class of service blocks, comma-separated."""
+        if state is None:
+            return {}
+        blocked: dict[str, list[str]] = {}
+        for row in state.blocks:
+            blocked.setdefault(row.policy, []).append(row.call_type)
+        lines = {r.line_user: r for r in state.lines}
+        rows = {}
+        for r in state.credentials:
+            line = lines[r.line_user]
+            rows[(r.auth_id,)] = (r.domain, r.ha1, r.ha1b, r.line_user, location_ids.get(line.location_key, 0),
+                                  ",".join(sorted(blocked.get(line.policy, []))))
+        return rows
+
+    @staticmethod
     def _gateway_destinations(state: DesiredState | None) -> dict[str, list[tuple[str, str]]]:
         """location key -> [(dispatcher URI, trunk key)] by priority. A registering trunk is `trunk_host_uri`,
         which deploy/kamailio.cfg turns into the contact it has registered at call time (so a gateway that
@@ -342,12 +358,9 @@ class KamailioEngine(CallEngine):
             cur.execute("SELECT location_key, id FROM ch_location WHERE org_key = %s", (org_key,))
             location_ids: dict[str, int] = dict(cur.fetchall())
 
-            changes[SUBSCRIBER.name] = self._sync(cur, SUBSCRIBER, org_key, {} if state is None else {
-                (r.auth_id,): (r.domain, r.ha1, r.ha1b, r.line_user) for r in state.credentials})
+            changes[SUBSCRIBER.name] = self._sync(cur, SUBSCRIBER, org_key, self._subscribers(state, location_ids))
             changes[LINE.name] = self._sync(cur, LINE, org_key, {} if state is None else {
-                (r.line_user,): (r.domain, r.location_key, r.policy) for r in state.lines})
-            changes[BLOCK.name] = self._sync(cur, BLOCK, org_key, {} if state is None else {
-                (r.policy, r.call_type): () for r in state.blocks})
+                (r.line_user,): (r.domain, r.location_key) for r in state.lines})
             changes[ROUTE_CHOICE.name] = self._sync(cur, ROUTE_CHOICE, org_key, {} if state is None else {
                 (key,): (state.domain,) for key in state.route_choices})
             cur.execute("SELECT choice_key, %s + id FROM ch_route_choice WHERE org_key = %s",
