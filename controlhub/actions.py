@@ -104,12 +104,13 @@ def record_changes(actor: Actor, changes: list[tuple[str, TimestampedModel, dict
 
 
 def record_changes_bulk(actor: Actor, changes: list[tuple[str, str, object, object, str, dict | None, dict | None]],
-                        objects: list) -> int:
+                        objects: list, keys: list | None = None) -> int:
     """`record_changes` for batches whose objects were written without model instances (the CSV import's COPY).
 
     `changes` holds (action, object_type, object_id, organization_id, object_repr, before, after) with the
     snapshots taken as `audit_snapshot()` would; updates keep only the fields that changed and are skipped when
-    nothing did. `objects` are what changed, for the push pipeline (`bump_bulk`: same keys as `bump`). On
+    nothing did. `objects` are what changed, for the push pipeline (`bump_bulk`: same keys as `bump`, or each
+    object's `keys` when the caller names them). On
     PostgreSQL the events are written with one COPY; elsewhere with bulk_create. Returns the events written.
     """
     now = timezone.now()
@@ -136,7 +137,7 @@ def record_changes_bulk(actor: Actor, changes: list[tuple[str, str, object, obje
     else:
         AuditEvent.objects.bulk_create([AuditEvent(**dict(zip(columns, row, strict=True))) for row in rows],
                                        batch_size=2000)
-    bump_bulk(objects)
+    bump_bulk(objects, keys)
     return len(rows)
 
 

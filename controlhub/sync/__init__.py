@@ -133,16 +133,18 @@ RETURNING id, target, key, desired_version
 """
 
 
-def bump(objects: Iterable) -> None:
+def bump(objects: Iterable, keys: list[Iterable[TargetKey]] | None = None) -> None:
     """Record, in the caller's transaction, that these objects changed: their keys' desired versions go up.
 
-    Costs one statement for the keys and one for the objects, however many objects a batch holds.
+    Costs one statement for the keys and one for the objects, however many objects a batch holds. `keys`: each
+    object's target keys (in the same order) when the caller already knows them (see `bump_bulk`); by default
+    the registered key functions name them.
     """
     by_key: dict[tuple[str, str], TargetKey] = {}
     object_keys: list[tuple[str, str, tuple[str, str]]] = []
     objects = list(objects)
-    for obj, keys in zip(objects, keys_by_object(objects), strict=True):
-        for tk in keys:
+    for obj, obj_keys in zip(objects, keys_by_object(objects) if keys is None else keys, strict=True):
+        for tk in obj_keys:
             by_key.setdefault((tk.target, tk.key), tk)
             object_keys.append((obj._meta.model_name, str(obj.pk), (tk.target, tk.key)))
     if not by_key:
@@ -167,23 +169,27 @@ def bump(objects: Iterable) -> None:
     _enqueue_on_commit(list(by_key))
 
 
-def bump_bulk(objects: Iterable) -> None:
+def bump_bulk(objects: Iterable, keys: list[Iterable[TargetKey]] | None = None) -> None:
     """`bump` for batches of thousands of objects (CSV import): the same keys and versions, written with COPY.
 
-    The objects' keys come from the same registered key functions; the keys' versions go up with the same upsert;
-    the per-object versions are copied into a temporary table and merged with one INSERT … ON CONFLICT, instead of
-    an INSERT whose thousands of parameters are bound one by one. Other databases than PostgreSQL use `bump`.
+    The objects' keys come from the same registered key functions, or from `keys` (each object's target keys, in
+    the same order) when the caller knows them: an import that wrote the rows itself can name them with a query
+    per batch, where the generic functions would look every object up again. The keys' versions go up with the
+    same upsert; the per-object versions are copied into a temporary table and merged with one INSERT … ON
+    CONFLICT, instead of an INSERT whose thousands of parameters are bound one by one. Other databases than
+    PostgreSQL use `bump`.
     """
     objects = list(objects)
     if connection.vendor != "postgresql":
-        bump(objects)
+        bump(objects, keys)
         return
     by_key: dict[tuple[str, str], TargetKey] = {}
     object_keys: dict[tuple[str, str, tuple[str, str]], None] = {}
-    for obj, keys in zip(objects, keys_by_object(objects), strict=True):
-        for tk in keys:
+    for obj, obj_keys in zip(objects, keys_by_object(objects) if keys is None else keys, strict=True):
+        object_type, object_id = obj._meta.model_name, str(obj.pk)
+        for tk in obj_keys:
             by_key.setdefault((tk.target, tk.key), tk)
-            object_keys[(obj._meta.model_name, str(obj.pk), (tk.target, tk.key))] = None
+            object_keys[(object_type, object_id, (tk.target, tk.key))] = None
     if not by_key:
         return
     now = timezone.now()
@@ -195,10 +201,12 @@ def bump_bulk(objects: Iterable) -> None:
     columns = "object_type, object_id, sync_target_id, version"
 
     def copy_into(cursor, into: str) -> None:
+        # COPY's text format written directly, one block per batch: a row per object and key would otherwise
+        # cost a Python call and four dumps each. Only ids need escaping (a model name or number never does).
         with cursor.cursor.copy(f"COPY {into} ({columns}) FROM STDIN") as copy:
-            for object_type, object_id, key in object_keys:
-                sync_target_id, version = versions[key]
-                copy.write_row((object_type, object_id, sync_target_id, version))
+            copy.write("".join(
+                f"{object_type}\t{_copy_text(object_id)}\t{versions[key][0]}\t{versions[key][1]}\n"
+                for object_type, object_id, key in object_keys))
 
     # The temporary table empties itself at commit: keep the copy and the merge in one transaction.
     with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
@@ -217,6 +225,15 @@ def bump_bulk(objects: Iterable) -> None:
                            "ON CONFLICT (object_type, object_id, sync_target_id) "
                            "DO UPDATE SET version = EXCLUDED.version")
     _enqueue_on_commit(list(by_key))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """A value as COPY's text format reads it (ids are UUIDs or numbers: the check is all they cost)."""
+    return value.translate(_COPY_ESCAPES) if ("\\" in value or "\t" in value or "\n" in value or "\r" in value) \
+        else value
 
 
 def _enqueue_on_commit(keys: list[tuple[str, str]]) -> None:

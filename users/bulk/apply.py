@@ -4,6 +4,9 @@ Same rules as the single-object actions (the plans come from `validate`, which r
 helpers; names are normalised by `users.actions._normalise_person`). The writes are set-based: a batch reads the
 current state of the people it updates with three queries, then writes people, services, lines, audit events
 and the push outbox with one COPY (or one `UPDATE … FROM`) per table — no model instances, no per-row queries.
+New rows are generated while they stream into their COPY, so the client's work overlaps the server's. The push
+keys of what a batch touched are named here from what it wrote (one query for the phones of lines it found), not
+asked of the generic key functions, which would look the whole batch up again.
 Audit snapshots are taken from the values written, field by field as `audit_snapshot()` takes them, so the
 events are the ones the single-object actions write. A batch that hits a constraint (someone changed the
 organisation since validation) is retried row by row, so one conflicting row never blocks the others.
@@ -19,8 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from calling.models import Line, Number
+from calling.sync import engine_key
 from controlhub.actions import Actor, record_changes_bulk
 from controlhub.models import AuditAction, Location, Organization
+from devices.models import DeviceLine
+from devices.sync import phone_file_key
 from users.actions import _normalise_person
 from users.models import License, Person
 
@@ -89,6 +95,17 @@ def snapshot(model, values: dict, related: dict) -> dict:
     return result
 
 
+def _refs(model, ids) -> list:
+    """Instances of `model` carrying only their id: what the push outbox records objects by (type and id)."""
+    new = model.__new__
+    refs = []
+    for pk in ids:
+        obj = new(model)
+        obj.__dict__ = {"id": pk}
+        refs.append(obj)
+    return refs
+
+
 def _stubs(model, rows: list[dict]) -> list:
     """Saved instances of `model` carrying only the values in `rows` (ids), for the push pipeline's key functions:
     4,000 full `Model(...)` constructions per batch would cost more than the batch's writes."""
@@ -140,13 +157,26 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
             held[person_id].add(licence_id)
         for row in Line.objects.filter(person_id__in=list(current)).values_list(*LINE_COLUMNS):
             lines_before[row[1]] = dict(zip(LINE_COLUMNS, row, strict=True))
+    # The phones showing those lines (shared appearances included), read before a line is deleted: their files
+    # change with the line or its owner's name, as the devices app's key functions say (see `_push_keys`).
+    phone_files: dict = defaultdict(set)
+    if lines_before:
+        for line_id, org_key, mac, org_id in DeviceLine.objects.filter(
+                line_id__in=[line["id"] for line in lines_before.values()]).values_list(
+                "line_id", "device__organization__provisioning_key", "device__mac", "device__organization_id"):
+            phone_files[line_id].add(phone_file_key(org_key, mac, org_id))
     number_ids = {p.number_id for p in plans if p.number_id} | {
         line["number_id"] for line in lines_before.values() if line["number_id"]}
     e164 = dict(Number.objects.filter(pk__in=number_ids).values_list("pk", "e164")) if number_ids else {}
 
+    licence_lists: dict = {}  # a batch holds a handful of licence combinations: sort each once
+
     def person_snapshot(values: dict, licences: set) -> dict:
-        return snapshot(Person, values, {"location": location_names.get(values["location_id"]),
-                                         "licenses": sorted(licence_names[pk] for pk in licences)})
+        key = frozenset(licences)
+        names = licence_lists.get(key)
+        if names is None:
+            names = licence_lists[key] = sorted(licence_names[pk] for pk in key)
+        return snapshot(Person, values, {"location": location_names.get(values["location_id"]), "licenses": names})
 
     def line_snapshot(values: dict) -> dict:
         return snapshot(Line, values, {"location": location_names.get(values["location_id"]),
@@ -158,22 +188,27 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
     changes: list[tuple] = []
     people: dict = {}  # person id -> values after the batch
     # ---- people
-    new_rows = []
+    # New rows are generated while they are copied: each row's audit snapshot is taken while PostgreSQL is still
+    # indexing the rows sent before it, instead of the server waiting for the whole batch and then the client for
+    # the server (same for lines below).
     person_columns = [f.attname for f in Person._meta.concrete_fields]
     defaults = _person_defaults()
-    for plan in creates:
-        values = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
-                  "email": plan.email, "first_name": "", "last_name": "", "display_name": "", "title": "",
-                  "department": "", "location_id": None, **plan.fields}
-        _normalise_person(_Values(values))
-        for column, make in defaults:
-            values[column] = make()
-        plan.person_id = values["id"]
-        people[plan.person_id] = values
-        new_rows.append([values[c] for c in person_columns])
-        changes.append((AuditAction.CREATE, "person", plan.person_id, org.pk, values["display_name"] or values["email"],
-                        None, person_snapshot(values, set(plan.add))))
-    insert_rows(Person, person_columns, new_rows)
+
+    def new_people():
+        for plan in creates:
+            values = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
+                      "email": plan.email, "first_name": "", "last_name": "", "display_name": "", "title": "",
+                      "department": "", "location_id": None, **plan.fields}
+            _normalise_person(_Values(values))
+            for column, make in defaults:
+                values[column] = make()
+            plan.person_id = values["id"]
+            people[plan.person_id] = values
+            yield [values[c] for c in person_columns]
+            changes.append((AuditAction.CREATE, "person", plan.person_id, org.pk,
+                            values["display_name"] or values["email"], None, person_snapshot(values, plan.add)))
+
+    insert_rows(Person, person_columns, new_people())
     changed_rows = []
     for plan in updates:
         before = current[plan.person_id]
@@ -198,7 +233,7 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
     for licence_id, person_ids in removals.items():
         Through.objects.filter(license_id=licence_id, person_id__in=person_ids).delete()
     insert_rows(Through, ["person_id", "license_id"],
-                [(plan.person_id, licence_id) for plan in plans for licence_id in plan.add])
+                ((plan.person_id, licence_id) for plan in plans for licence_id in plan.add))
 
     # ---- calling lines
     touched_lines = []
@@ -221,20 +256,22 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
     update_rows(Line, ["extension", "number_id", "updated"], changed_lines)
     line_columns = [f.attname for f in Line._meta.concrete_fields]
     line_defaults = _line_defaults()
-    new_lines = []
-    for plan in plans:
-        if plan.calling != "create":
-            continue
-        line = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
-                "person_id": plan.person_id, "location_id": plan.line_location_id, "extension": plan.extension,
-                "number_id": plan.number_id}
-        for column, make in line_defaults:
-            line[column] = make()
-        new_lines.append([line[c] for c in line_columns])
-        changes.append((AuditAction.CREATE, "line", line["id"], org.pk, line_repr(people[plan.person_id], line),
-                        None, line_snapshot(line)))
-        touched_lines.append(line)
-    insert_rows(Line, line_columns, new_lines)
+
+    def new_lines():
+        for plan in plans:
+            if plan.calling != "create":
+                continue
+            line = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
+                    "person_id": plan.person_id, "location_id": plan.line_location_id, "extension": plan.extension,
+                    "number_id": plan.number_id}
+            for column, make in line_defaults:
+                line[column] = make()
+            yield [line[c] for c in line_columns]
+            changes.append((AuditAction.CREATE, "line", line["id"], org.pk, line_repr(people[plan.person_id], line),
+                            None, line_snapshot(line)))
+            touched_lines.append(line)
+
+    insert_rows(Line, line_columns, new_lines())
 
     if actor.account is not None and creates:
         # As `create_person`: the new people must be inside the actor's scope (a location admin's locations).
@@ -243,8 +280,28 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
             raise PermissionDenied(_("You can only use locations you administer."))
 
     # ---- audit and the push outbox: one COPY each
-    objects = _stubs(Person, [{"id": pk, "organization_id": org.pk} for pk in people])
-    objects += _stubs(Line, [{"id": line["id"], "organization_id": org.pk, "person_id": line["person_id"],
-                              "workspace_id": None, "location_id": line["location_id"],
-                              "number_id": line["number_id"]} for line in touched_lines])
-    record_changes_bulk(actor, changes, objects)
+    line_after = {line["person_id"]: line["id"] for line in lines_before.values()}
+    line_after.update((line["person_id"], line["id"]) for line in touched_lines)
+    for line in deleted:
+        del line_after[line["person_id"]]
+    objects, keys = _push_keys(org, people, line_after, touched_lines, phone_files)
+    record_changes_bulk(actor, changes, objects, keys)
+
+
+def _push_keys(org: Organization, people: dict, line_after: dict, touched_lines: list, phone_files: dict):
+    """The batch's people and lines with each one's push target keys, named from what the batch wrote.
+
+    The same keys the calling and devices apps' key functions give (`calling.sync`, `devices.sync`; a test
+    compares them), without their queries over the whole batch: the engine's key is the organisation's, and a
+    person matters to it only through a line; phone files are those showing the person's or the line's line
+    (`phone_files`, one query for the lines the batch found; lines it creates are on no phone yet). A deleted
+    line keeps the phones that showed it, as `remove_calling` records the deletion before deleting.
+    """
+    only_engine = {engine_key(org.pk)}
+
+    def keys_of(line_id) -> set:
+        return only_engine | phone_files[line_id] if line_id in phone_files else only_engine
+
+    keys = [() if (line_id := line_after.get(person_id)) is None else keys_of(line_id) for person_id in people]
+    keys += [keys_of(line["id"]) for line in touched_lines]
+    return _refs(Person, people) + _refs(Line, [line["id"] for line in touched_lines]), keys

@@ -4,7 +4,10 @@ Portal, `/v1` and the `import_users` command all go through these functions; the
 tasks (`tasks.py`), which read and write the Job row so progress survives a closed browser.
 """
 import csv
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -141,6 +144,11 @@ def _read(job: Job) -> ParsedFile:
 
 
 def run_validation(job: Job) -> tuple[ParsedFile | None, Validation]:
+    with without_cyclic_gc():
+        return _run_validation(job)
+
+
+def _run_validation(job: Job) -> tuple[ParsedFile | None, Validation]:
     from .parse import FileProblem
 
     try:
@@ -153,6 +161,21 @@ def run_validation(job: Job) -> tuple[ParsedFile | None, Validation]:
                                    % {"n": len(parsed.frame), "max": MAX_ROWS, "what": what}], [])
     validator = validate_phones if job.kind == PHONES_KIND else validate
     return parsed, validator(job.organization, parsed, job.options.get("mode", MODES[0]), account=job.created_by)
+
+
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """Checking and applying 100k rows allocates millions of small objects that reference counting frees (row
+    plans, values, snapshots); Python's cyclic collector would walk every live one of them again and again —
+    measured: 1.7 s of a 4 s check of 100k rows, and 1–2 s of the apply, for the same peak memory. Off for the
+    duration, as it was before afterwards; the next automatic collection finds any cycle left meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def validate_job(job: Job) -> Job:
@@ -197,24 +220,25 @@ def apply_job(job: Job, checked: tuple[ParsedFile, Validation] | None = None) ->
     welcome = job.options.get("welcome_mail", True)
     Job.objects.filter(pk=job.pk).update(total=len(todo), done=0, counts={**counts, "applied": applied})
     state, done = JobState.SUCCEEDED, 0
-    for start in range(0, len(todo), BATCH_SIZE):
-        batch = todo[start:start + BATCH_SIZE]
-        failed = (apply_phones if job.kind == PHONES_KIND else apply_plans)(actor, job.organization, batch)
-        for plan, reason in failed:
-            plan.kind = ERROR
-            plan.error(None, reason)
-        for plan in batch:
-            if plan.kind != ERROR:
-                applied[plan.kind] += 1
-        if welcome and job.kind == KIND:
-            welcome_new_people([p.person_id for p in batch if p.kind == CREATE])
-        done += len(batch)
-        counts = validation.counts
-        Job.objects.filter(pk=job.pk).update(done=done, counts={**counts, "applied": applied},
-                                             updated=timezone.now())
-        if Job.objects.filter(pk=job.pk, state=JobState.CANCELLING).exists():
-            state = JobState.CANCELLED
-            break
+    with without_cyclic_gc():
+        for start in range(0, len(todo), BATCH_SIZE):
+            batch = todo[start:start + BATCH_SIZE]
+            failed = (apply_phones if job.kind == PHONES_KIND else apply_plans)(actor, job.organization, batch)
+            for plan, reason in failed:
+                plan.kind = ERROR
+                plan.error(None, reason)
+            for plan in batch:
+                if plan.kind != ERROR:
+                    applied[plan.kind] += 1
+            if welcome and job.kind == KIND:
+                welcome_new_people([p.person_id for p in batch if p.kind == CREATE])
+            done += len(batch)
+            counts = validation.counts
+            Job.objects.filter(pk=job.pk).update(done=done, counts={**counts, "applied": applied},
+                                                 updated=timezone.now())
+            if Job.objects.filter(pk=job.pk, state=JobState.CANCELLING).exists():
+                state = JobState.CANCELLED
+                break
     message = _("%(created)s created, %(updated)s updated, %(errors)s rows with errors.") % {
         "created": applied[CREATE], "updated": applied[UPDATE], "errors": counts[ERROR]}
     if state == JobState.CANCELLED:
