@@ -163,6 +163,8 @@ def acs_finish(request, org_id):
     nxt = verified.next_url
     if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         nxt = "/"
+    if nxt == "/" and not account.is_admin:
+        nxt = reverse("me:home")   # people without an admin role land in their user portal, as with a password
     return HttpResponseRedirect(nxt)
 
 

@@ -25,7 +25,11 @@ from .conftest import SCREENSHOTS
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-PORT_A, PORT_B = int(os.environ.get("SSP_PORT_A", "8281")), int(os.environ.get("SSP_PORT_B", "8282"))
+# Each xdist worker runs its own two IdPs (configured for its own live server), so each needs its own ports: with
+# shared ones the second worker's start found the first worker's IdPs answering and used them.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+PORT_A = int(os.environ.get("SSP_PORT_A", str(8281 + 10 * _WORKER)))
+PORT_B = int(os.environ.get("SSP_PORT_B", str(8282 + 10 * _WORKER)))
 IDP_A, IDP_B = f"http://127.0.0.1:{PORT_A}", f"http://127.0.0.1:{PORT_B}"
 IDP_LOGIN = re.compile(r"http://127\.0\.0\.1:\d+/module\.php/core/loginuserpass\.php.*")
 PASSWORD = "correct-horse-battery"
@@ -190,8 +194,8 @@ def test_transient_name_id_idp_initiated_and_cross_org(page, shot, live_server, 
     sp_entity = f"{base}/sso/{globex.pk}/metadata/"
     page.goto(f"{IDP_B}/saml2/idp/SSOService.php?spentityid={sp_entity}")
     idp_login(page, "gina@globex.test", "ginapass")
-    page.wait_for_url(f"{base}/")
-    expect(page.get_by_role("heading", name="The admin portal is for administrators")).to_be_visible()
+    page.wait_for_url(f"{base}/me/")            # no admin role: her user portal, as after a password sign-in
+    expect(page.get_by_role("heading", name="Gina Gold")).to_be_visible()
     expect(page.locator(".user-email")).to_have_text("gina@globex.test")
     shot("idp-initiated-gina")
     signed_in = SsoSignIn.objects.get(organization=globex, outcome=SignInOutcome.SIGNED_IN)

@@ -35,7 +35,7 @@ def assert_refused(client, r, org, reason_part: str):
 def test_valid_response_signs_in_the_person_and_creates_their_account(client, acme, saml):
     rid = saml.start(acme.org)
     r = saml.post(acme.org, acme.response(rid))
-    assert r.status_code == 302 and r["Location"] == "/", r.content[:2000]
+    assert r.status_code == 302 and r["Location"] == "/me/", r.content[:2000]   # no admin role: the user portal
     person = Person.objects.get(email="alice@acme.test")
     assert person.account is not None and int(client.session["_auth_user_id"]) == person.account.pk
     attempt = SsoSignIn.objects.get(organization=acme.org)
