@@ -14,6 +14,16 @@ from .render import DesiredState, GatewayRow, apply_replacement, location_policy
 
 DIALLABLE = re.compile(r"^\+?[0-9]{1,32}$")
 INTERNAL_CALL = "INTERNAL_CALL"
+# dialplan rule attrs (render.dialplan_rules) in an administrator's words
+NORMALISATIONS = {
+    "e164": "+E.164 as dialled",
+    "international": "international prefix",
+    "national": "national prefix",
+    "national-no-prefix": "national number",
+    "odd-international": "outside dial digit, then the international prefix",
+    "odd-national": "outside dial digit, then the national prefix",
+    "odd-national-no-prefix": "outside dial digit, then a national number",
+}
 
 
 @dataclass
@@ -104,7 +114,10 @@ def route_call(state: DesiredState, caller_line: str, dialled: str) -> RoutingRe
         return result
     e164 = apply_replacement(rule.match, rule.repl, current)
     result.e164 = e164
-    steps.append(Step("normalise", f"{current} is {e164} ({rule.attrs}).", {"rule": rule.attrs, "e164": e164}))
+    how = NORMALISATIONS.get(rule.attrs, rule.attrs)
+    detail = (f"{current} is already in +E.164." if current == e164
+              else f"{current} is {e164} (the location's dial plan: {how}).")
+    steps.append(Step("normalise", detail, {"rule": rule.attrs, "e164": e164}))
     if to_line(e164, ("number",)):
         return result
     rule = match_rule(state.call_types.get(loc, []), e164)

@@ -140,30 +140,28 @@ def task_detail(request, pk):
     return render(request, "bulk/task_detail.html", context)
 
 
-@require_POST
-@portal_view(Area.PEOPLE)
-def task_confirm(request, pk):
+def _job_action(request, pk, action):
+    """Confirm or cancel a job for an admin who may run this kind of import; a refusal is shown on its page."""
     job = visible_or_404(request, Job, pk=pk)
     if not jobs.may_import(request.user, request.organization, job.kind):
         raise PermissionDenied
     try:
-        jobs.confirm(job)
+        action(job)
     except jobs.JobRefused as exc:
         messages.error(request, str(exc))
     return redirect("bulk:task_detail", pk=job.pk)
+
+
+@require_POST
+@portal_view(Area.PEOPLE)
+def task_confirm(request, pk):
+    return _job_action(request, pk, jobs.confirm)
 
 
 @require_POST
 @portal_view(Area.PEOPLE)
 def task_cancel(request, pk):
-    job = visible_or_404(request, Job, pk=pk)
-    if not jobs.may_import(request.user, request.organization, job.kind):
-        raise PermissionDenied
-    try:
-        jobs.cancel(job)
-    except jobs.JobRefused as exc:
-        messages.error(request, str(exc))
-    return redirect("bulk:task_detail", pk=job.pk)
+    return _job_action(request, pk, jobs.cancel)
 
 
 @require_safe
