@@ -4,14 +4,14 @@ Every domain action (`controlhub.locations`, `users.actions`, `calling.actions`,
 transaction and ends with `record_change`, so the audit row commits with the change or not at all. The push
 pipeline's desired-version bump will hang off the same call (DESIGN section 5).
 """
-import json
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .bulkwrite import insert_rows
 from .models import Account, AuditAction, AuditEvent, AuditSource, Location, Organization, TimestampedModel
 from .sync import bump, bump_bulk
 
@@ -110,8 +110,8 @@ def record_changes_bulk(actor: Actor, changes: list[tuple[str, str, object, obje
     `changes` holds (action, object_type, object_id, organization_id, object_repr, before, after) with the
     snapshots taken as `audit_snapshot()` would; updates keep only the fields that changed and are skipped when
     nothing did. `objects` are what changed, for the push pipeline (`bump_bulk`: same keys as `bump`, or each
-    object's `keys` when the caller names them). On
-    PostgreSQL the events are written with one COPY; elsewhere with bulk_create. Returns the events written.
+    object's `keys` when the caller names them). The events are written with `insert_rows` (one COPY on
+    PostgreSQL). Returns the events written.
     """
     now = timezone.now()
     actor_id = actor.account.pk if actor.account else None
@@ -126,17 +126,8 @@ def record_changes_bulk(actor: Actor, changes: list[tuple[str, str, object, obje
             after = {k: after[k] for k in changed}
         rows.append((organization_id, actor_id, actor_email, actor.source, action, object_type, str(object_id),
                      str(object_repr)[:200], before, after, now))
-    columns = ("organization_id", "actor_id", "actor_email", "source", "action", "object_type", "object_id",
-               "object_repr", "before", "after", "created")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {AuditEvent._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row[:8], None if row[8] is None else json.dumps(row[8]),
-                                None if row[9] is None else json.dumps(row[9]), row[10]))
-    else:
-        AuditEvent.objects.bulk_create([AuditEvent(**dict(zip(columns, row, strict=True))) for row in rows],
-                                       batch_size=2000)
+    insert_rows(AuditEvent, ("organization_id", "actor_id", "actor_email", "source", "action", "object_type",
+                             "object_id", "object_repr", "before", "after", "created"), rows)
     bump_bulk(objects, keys)
     return len(rows)
 

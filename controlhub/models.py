@@ -308,7 +308,9 @@ class AuditEvent(models.Model):
     """Who changed what, when, from where, with the before/after values of the changed fields."""
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, null=True, on_delete=models.CASCADE, related_name="+")
+    # Indexed by (organization, -created) below, which serves lookups by organisation too.
+    organization = models.ForeignKey(Organization, null=True, on_delete=models.CASCADE, related_name="+",
+                                     db_index=False)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     actor_email = models.CharField(max_length=254, blank=True)
     source = models.CharField(max_length=8, choices=AuditSource.choices)

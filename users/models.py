@@ -66,6 +66,10 @@ class PersonStatus(models.TextChoices):
 class Person(OrgOwned):
     """A user of an organisation (Webex: people). Calling data (extension, number) lives on its calling line."""
 
+    # No index of its own: every index below starts with the organisation (one index fewer to keep up per row
+    # written; the CSV import writes 100k at a time).
+    organization = models.ForeignKey("controlhub.Organization", on_delete=models.CASCADE, related_name="+",
+                                     db_index=False)
     email = models.EmailField(_("email"))
     first_name = models.CharField(_("first name"), max_length=64, blank=True)
     last_name = models.CharField(_("last name"), max_length=64, blank=True)

@@ -23,6 +23,7 @@ from django.db.models import BigIntegerField, Case, CharField, F, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from ..bulkwrite import unchecked_copy
 from .models import ObjectSync, SyncStatus, SyncTarget
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def bump(objects: Iterable, keys: list[Iterable[TargetKey]] | None = None) -> No
     rows = []
     # Raw SQL, so values are prepared as Django would for this database (SQLite keeps UUIDs as 32 hex digits).
     org_field = SyncTarget._meta.get_field("organization")
-    for (target, key), tk in by_key.items():
+    for (target, key), tk in sorted(by_key.items()):  # in key order, as `bump_bulk` (no deadlocks)
         rows.append("(%s, %s, %s, 1, 0, 'PENDING', 0, '', %s)")
         params += [target, key, org_field.get_db_prep_value(tk.organization_id, connection),
                    org_field.model._meta.get_field("updated").get_db_prep_value(now, connection)]
@@ -194,7 +195,9 @@ def bump_bulk(objects: Iterable, keys: list[Iterable[TargetKey]] | None = None) 
         return
     now = timezone.now()
     rows, params = [], []
-    for (target, key), tk in by_key.items():
+    # In key order: transactions bumping overlapping keys (an import's batches applied at once) then lock them in
+    # the same order, and wait for each other instead of deadlocking.
+    for (target, key), tk in sorted(by_key.items()):
         rows.append("(%s, %s, %s, 1, 0, 'PENDING', 0, '', %s)")
         params += [target, key, tk.organization_id, now]
     table = ObjectSync._meta.db_table
@@ -214,7 +217,9 @@ def bump_bulk(objects: Iterable, keys: list[Iterable[TargetKey]] | None = None) 
         versions = {(target, key): (pk, version) for pk, target, key, version in cursor.fetchall()}
         try:
             # Objects new to the pipeline (what an import creates) have no versions yet: copy them straight in.
-            with transaction.atomic(), connection.wrap_database_errors:
+            # Every sync target these rows point at was written (and locked) by the upsert above: no trigger
+            # needs to look each one up again (see `controlhub.bulkwrite`).
+            with transaction.atomic(), connection.wrap_database_errors, unchecked_copy(cursor):
                 copy_into(cursor, table)
         except IntegrityError:  # some have: merge through a temporary table
             cursor.execute("CREATE TEMP TABLE IF NOT EXISTS bulk_objectsync (object_type varchar(40), "

@@ -61,10 +61,10 @@ class ObjectSync(models.Model):
 
     class Meta:
         app_label = "controlhub"
+        # The unique index serves lookups by object (type, id) too: no second index to keep up per row written.
         constraints = [
             models.UniqueConstraint(fields=["object_type", "object_id", "sync_target"], name="objectsync_unique"),
         ]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
         return f"{self.object_type} {self.object_id} @ v{self.version}"

@@ -3,7 +3,8 @@
 Same rules as the single-object actions (the plans come from `validate`, which reuses their validators and
 helpers; names are normalised by `users.actions._normalise_person`). The writes are set-based: a batch reads the
 current state of the people it updates with three queries, then writes people, services, lines, audit events
-and the push outbox with one COPY (or one `UPDATE … FROM`) per table — no model instances, no per-row queries.
+and the push outbox with one COPY (or one `UPDATE … FROM`) per table — no model instances, no per-row queries;
+their foreign keys are checked once per referenced table, not once per row (`controlhub.bulkwrite`).
 New rows are generated while they stream into their COPY, so the client's work overlaps the server's. The push
 keys of what a batch touched are named here from what it wrote (one query for the phones of lines it found), not
 asked of the generic key functions, which would look the whole batch up again.
@@ -11,8 +12,8 @@ Audit snapshots are taken from the values written, field by field as `audit_snap
 events are the ones the single-object actions write. A batch that hits a constraint (someone changed the
 organisation since validation) is retried row by row, so one conflicting row never blocks the others.
 """
-import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from functools import cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,16 +22,16 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calling.models import Line, Number
+from calling.models import Line, Number, new_sip_users
 from calling.sync import engine_key
 from controlhub.actions import Actor, record_changes_bulk
+from controlhub.bulkwrite import insert_rows, new_ids, new_row_defaults, set_based_references, update_rows
 from controlhub.models import AuditAction, Location, Organization
 from devices.models import DeviceLine
 from devices.sync import phone_file_key
 from users.actions import _normalise_person
 from users.models import License, Person
 
-from .sql import insert_rows, new_row_defaults, update_rows
 from .validate import CREATE, UPDATE, RowPlan
 
 Through = Person.licenses.through
@@ -42,25 +43,38 @@ LINE_COLUMNS = ("id", "person_id", "location_id", "extension", "number_id")
 def apply_plans(actor: Actor, org: Organization, plans: list[RowPlan]) -> list[tuple[RowPlan, str]]:
     """Apply one batch of create/update plans. Returns [(plan, reason)] for rows that failed at apply time.
 
-    Created rows get `plan.person_id` set to the new person's id.
+    Created rows get `plan.person_id` set to the new person's id (as text).
+    """
+    return apply_batch_or_rows(_apply_batch, actor, org, plans, lambda plan: _(
+        "Changed by someone else since the file was checked (already in use); import the error report again."))
+
+
+def apply_batch_or_rows(apply_batch: Callable, actor: Actor, org: Organization, plans: list[RowPlan],
+                        conflict: Callable[[RowPlan], str]) -> list[tuple[RowPlan, str]]:
+    """Run `apply_batch(actor, org, plans)` as one transaction; if it hits a constraint (someone changed the
+    organisation since validation), row by row, so one refused row never blocks the others. Returns [(plan,
+    reason)] for the rows refused; `conflict` words the reason for a row that hit a constraint.
+
+    Foreign keys are checked per batch, not per row (`set_based_references`).
     """
     if len(plans) > 1:
         try:
-            with transaction.atomic():
-                _apply_batch(actor, org, plans)
+            with transaction.atomic(), set_based_references():
+                apply_batch(actor, org, plans)
             return []
         except (IntegrityError, ValidationError, PermissionDenied):
             pass  # find the offending rows below; the others still go in
     failed = []
     for plan in plans:
         try:
-            with transaction.atomic():
-                _apply_batch(actor, org, [plan])
+            with transaction.atomic(), set_based_references():
+                apply_batch(actor, org, [plan])
         except IntegrityError:
-            failed.append((plan, _("Changed by someone else since the file was checked (already in use); import "
-                                   "the error report again.")))
-        except (ValidationError, PermissionDenied) as exc:
-            failed.append((plan, "; ".join(getattr(exc, "messages", [str(exc)]))))
+            failed.append((plan, conflict(plan)))
+        except PermissionDenied as exc:
+            failed.append((plan, str(exc) or _("Refused.")))
+        except ValidationError as exc:
+            failed.append((plan, "; ".join(exc.messages)))
     return failed
 
 
@@ -128,7 +142,7 @@ def _person_defaults() -> tuple:
 
 @cache
 def _line_defaults() -> tuple:
-    return tuple(new_row_defaults(Line, ("created", "updated", "organization_id", *LINE_COLUMNS)))
+    return tuple(new_row_defaults(Line, ("created", "updated", "organization_id", "sip_user", *LINE_COLUMNS)))
 
 
 def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
@@ -195,8 +209,8 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
     defaults = _person_defaults()
 
     def new_people():
-        for plan in creates:
-            values = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
+        for plan, person_id in zip(creates, new_ids(len(creates)), strict=True):
+            values = {"id": person_id, "created": now, "updated": now, "organization_id": org.pk,
                       "email": plan.email, "first_name": "", "last_name": "", "display_name": "", "title": "",
                       "department": "", "location_id": None, **plan.fields}
             _normalise_person(_Values(values))
@@ -258,10 +272,10 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
     line_defaults = _line_defaults()
 
     def new_lines():
-        for plan in plans:
-            if plan.calling != "create":
-                continue
-            line = {"id": uuid.uuid4(), "created": now, "updated": now, "organization_id": org.pk,
+        creating = [plan for plan in plans if plan.calling == "create"]
+        for plan, line_id, sip_user in zip(creating, new_ids(len(creating)), new_sip_users(len(creating)),
+                                           strict=True):
+            line = {"id": line_id, "created": now, "updated": now, "organization_id": org.pk, "sip_user": sip_user,
                     "person_id": plan.person_id, "location_id": plan.line_location_id, "extension": plan.extension,
                     "number_id": plan.number_id}
             for column, make in line_defaults:

