@@ -59,6 +59,19 @@ def test_blank_is_unchanged_and_remove_clears(org, make_calling_person):
     assert update.after == {"number": None}
 
 
+def test_the_preview_names_the_calling_columns_a_row_sets(org, make_calling_person):
+    leaving = make_calling_person(org, "2004")
+    number = free_number(org_location(org, "HQ"))
+    rows = [["A", "", "", "ext@example.com", "3001", "", "HQ", "TRUE", ""],
+            ["B", "", "", "both@example.com", "3002", number, "HQ", "TRUE", ""],
+            ["", "", "", leaving.email, "", "", "", "FALSE", ""]]
+    job = preview(org, csv_bytes(rows), mode="add-and-remove-services")
+    changes = {r["email"]: r["changes"] for kind in ("create", "update") for r in job.preview["rows"][kind]}
+    assert changes["ext@example.com"][-1] == "Calling (extension)"
+    assert changes["both@example.com"][-1] == "Calling (extension, phone number)"
+    assert changes[leaving.email] == ["Services", "Calling (removed)"]
+
+
 def test_add_services_only_never_removes_but_add_and_remove_does(org):
     data = csv_bytes([["A", "B", "", "svc@example.com", "", "", "", "", "TRUE"]])
     run_import(org, data)

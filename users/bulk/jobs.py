@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from controlhub.actions import Actor
 from controlhub.models import ACTIVE_JOB_STATES, AuditSource, Job, JobState, Organization
@@ -247,7 +248,8 @@ def apply_job(job: Job, checked: tuple[ParsedFile, Validation] | None = None) ->
                                                  updated=timezone.now())
         if done < len(todo):
             state = JobState.CANCELLED
-    message = _("%(created)s created, %(updated)s updated, %(errors)s rows with errors.") % {
+    message = ngettext("%(created)s created, %(updated)s updated, %(errors)s row with errors.",
+                       "%(created)s created, %(updated)s updated, %(errors)s rows with errors.", counts[ERROR]) % {
         "created": applied[CREATE], "updated": applied[UPDATE], "errors": counts[ERROR]}
     if state == JobState.CANCELLED:
         message = _("Cancelled after %(done)s of %(total)s rows: ") % {"done": done, "total": len(todo)} + message

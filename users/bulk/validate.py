@@ -63,8 +63,12 @@ class RowPlan:
         names = [FIELD_COLUMNS.get(name, name) for name in self.fields]
         if self.add or self.remove:
             names.append(_("Services"))
-        if self.calling:
-            names.append(_("Calling (extension, phone number)"))
+        if self.calling == "delete":
+            names.append(_("Calling (removed)"))
+        elif self.calling:  # what the row's calling will have: the preview names no column it leaves empty
+            held = [str(what) for what, value in ((_("extension"), self.extension), (_("phone number"), self.number_id))
+                    if value]
+            names.append(_("Calling (%(what)s)") % {"what": ", ".join(held)})
         return names
 
     def describe(self) -> str:
