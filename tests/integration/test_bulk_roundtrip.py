@@ -103,6 +103,34 @@ def test_apply_time_conflict_fails_only_that_row(org):
     assert not Person.objects.filter(email="two@example.com").exists()
 
 
+def test_conflicting_rows_are_found_by_halving_the_batch_not_row_by_row(org, monkeypatch):
+    from calling.actions import assign_calling
+    from users.bulk import apply
+
+    hq = org_location(org, "HQ")
+    original_plans = jobs.apply_plans
+
+    def taken_meanwhile_then_apply(actor, org_, plans):
+        # two rows' extensions are taken after the apply's own check, just before the batch is written
+        for extension in ("6010", "6041"):
+            other = create_person(SYSTEM, org, email=f"taker{extension}@example.com", location=hq,
+                                  licenses=[licence(org)], send_welcome=False)
+            assign_calling(SYSTEM, other, location=hq, extension=extension, phone_number=None)
+        return original_plans(actor, org_, plans)
+
+    transactions = []
+    original_batch = apply._apply_batch
+    monkeypatch.setattr(jobs, "apply_plans", taken_meanwhile_then_apply)
+    monkeypatch.setattr(apply, "_apply_batch", lambda actor, org_, plans: (transactions.append(len(plans)),
+                                                                          original_batch(actor, org_, plans)))
+    job = run_import(org, csv_bytes(_rows(org, 64)))
+    assert job.counts["applied"]["create"] == 62 and job.counts["error"] == 2
+    assert [r["row"] for r in job.preview["rows"]["error"]] == [12, 43]  # rows 12 and 43 hold 6010 and 6041
+    assert Person.objects.filter(email__startswith="q").count() == 62
+    # the whole batch, then halves down to each refused row: 1 + 2 * 2 * log2(64) at most, not 1 + 64
+    assert transactions[0] == 64 and len(transactions) <= 1 + 4 * 6
+
+
 def test_a_job_whose_worker_died_can_be_let_go(org):
     from django.utils import timezone
 

@@ -10,7 +10,7 @@ keys of what a batch touched are named here from what it wrote (one query for th
 asked of the generic key functions, which would look the whole batch up again.
 Audit snapshots are taken from the values written, field by field as `audit_snapshot()` takes them, so the
 events are the ones the single-object actions write. A batch that hits a constraint (someone changed the
-organisation since validation) is retried row by row, so one conflicting row never blocks the others.
+organisation since validation) is split until the conflicting rows stand alone, so they never block the others.
 """
 from collections import defaultdict
 from collections.abc import Callable
@@ -51,30 +51,34 @@ def apply_plans(actor: Actor, org: Organization, plans: list[RowPlan]) -> list[t
 
 def apply_batch_or_rows(apply_batch: Callable, actor: Actor, org: Organization, plans: list[RowPlan],
                         conflict: Callable[[RowPlan], str]) -> list[tuple[RowPlan, str]]:
-    """Run `apply_batch(actor, org, plans)` as one transaction; if it hits a constraint (someone changed the
-    organisation since validation), row by row, so one refused row never blocks the others. Returns [(plan,
-    reason)] for the rows refused; `conflict` words the reason for a row that hit a constraint.
+    """Run `apply_batch(actor, org, plans)` as one transaction. If it is refused (a constraint: someone changed the
+    organisation since validation), each half is tried on its own, and so on down to the refused rows: one bad row
+    in 10,000 costs some 30 transactions, not 10,000, and never blocks the others. Returns [(plan, reason)] for
+    the rows refused, in file order; `conflict` words the reason for a row that hit a constraint.
 
     Foreign keys are checked per batch, not per row (`set_based_references`).
     """
-    if len(plans) > 1:
+    failed: list[tuple[RowPlan, str]] = []
+
+    def attempt(part: list[RowPlan]) -> None:
         try:
             with transaction.atomic(), set_based_references():
-                apply_batch(actor, org, plans)
-            return []
-        except (IntegrityError, ValidationError, PermissionDenied):
-            pass  # find the offending rows below; the others still go in
-    failed = []
-    for plan in plans:
-        try:
-            with transaction.atomic(), set_based_references():
-                apply_batch(actor, org, [plan])
+                apply_batch(actor, org, part)
+            return
         except IntegrityError:
-            failed.append((plan, conflict(plan)))
+            refusal = None  # worded by `conflict`
         except PermissionDenied as exc:
-            failed.append((plan, str(exc) or _("Refused.")))
+            refusal = str(exc) or _("Refused.")
         except ValidationError as exc:
-            failed.append((plan, "; ".join(exc.messages)))
+            refusal = "; ".join(exc.messages)
+        if len(part) == 1:
+            failed.append((part[0], conflict(part[0]) if refusal is None else refusal))
+        else:
+            attempt(part[:len(part) // 2])
+            attempt(part[len(part) // 2:])
+
+    if plans:
+        attempt(plans)
     return failed
 
 
