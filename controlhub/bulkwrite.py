@@ -19,7 +19,9 @@ have taken — and a missing row raises IntegrityError, as the trigger would hav
 inserted itself (a person, then its line) are known to exist. Only COPYs run without triggers: the block's
 updates and deletes keep theirs, so a delete is still refused while something points at the row.
 """
+import datetime
 import os
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,13 +59,42 @@ def _converters(model: type[models.Model], columns: Sequence[str]) -> list[Calla
     result: list[Callable | None] = []
     for attname in columns:
         field = _field(model, attname)
-        if connection.vendor == "postgresql":
-            # orjson: the same document as json.dumps (non-ASCII as UTF-8 rather than escaped), in a tenth of the time
-            result.append((lambda v: None if v is None else orjson.dumps(v).decode())
-                          if isinstance(field, models.JSONField) else None)
-        else:
+        if connection.vendor != "postgresql":
             result.append(lambda v, f=field: f.get_db_prep_save(v, connection))
+        elif isinstance(field, models.JSONField):
+            # orjson: the same document as json.dumps (non-ASCII as UTF-8 rather than escaped), in a tenth of the time
+            result.append(lambda v: None if v is None else orjson.dumps(v).decode())
+        elif isinstance(getattr(field, "target_field", field), models.UUIDField | models.DateTimeField):
+            result.append(_text_once())
+        else:
+            result.append(None)
     return result
+
+
+def _text_once() -> Callable:
+    """A converter to COPY's text for UUIDs and aware datetimes that converts each distinct value once.
+
+    A batch repeats a few of them in every row (its timestamp, the organisation, a location): psycopg would dump
+    each occurrence again, a Python call apiece — measured, 100k rows of people took 0.69 s to format with them
+    and 0.08 s with their text.
+    """
+    texts: dict = {}
+
+    def text(value):
+        if value is None or value.__class__ is str:
+            return value
+        found = texts.get(value)
+        if found is None:
+            if isinstance(value, uuid.UUID):
+                found = str(value)
+            elif isinstance(value, datetime.datetime) and value.tzinfo is not None:
+                found = value.isoformat()
+            else:
+                found = value  # psycopg's own dumper
+            texts[value] = found
+        return found
+
+    return text
 
 
 def new_row_defaults(model: type[models.Model], given: Iterable[str]) -> list[tuple[str, Callable[[], object]]]:
@@ -169,7 +200,7 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     convert = _converters(model, columns)
     if connection.vendor == "postgresql":
-        json_at = [i for i, c in enumerate(convert) if c is not None]
+        convert_at = [i for i, c in enumerate(convert) if c is not None]
         references = _references.get()
         if references is not None:
             rows = _noting_references(references, model, columns, rows)
@@ -177,9 +208,9 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
         with connection.wrap_database_errors, connection.cursor() as cursor, unchecked_copy(cursor), \
                 cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
-                if json_at:
+                if convert_at:
                     row = list(row)
-                    for i in json_at:
+                    for i in convert_at:
                         row[i] = convert[i](row[i])
                 copy.write_row(row)
         return

@@ -21,6 +21,14 @@ PERSON_COLUMNS = ["id", "created", "updated", "organization_id", "email", "first
                   "title", "department", "status", "location_id"]
 
 
+@pytest.fixture(autouse=True)
+def no_tasks_queued(monkeypatch):
+    """Nothing here waits for a worker: queue no pushes or mails, which a Celery worker started for other tests
+    in this process would run while the database is flushed after the test (a deadlock, seen)."""
+    monkeypatch.setattr("controlhub.sync.enqueue", lambda keys: 0)
+    monkeypatch.setattr(jobs, "welcome_new_people", lambda person_ids: None)
+
+
 def person_row(org, email: str, location_id) -> list:
     now = timezone.now()
     return [new_ids(1)[0], now, now, org.pk, email, "Ada", "Lovelace", "Ada Lovelace", "", "", "active", location_id]
