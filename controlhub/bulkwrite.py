@@ -128,9 +128,11 @@ class _References:
         with connection.cursor() as cursor:
             for parent, wanted in by_parent.items():
                 pk = parent._meta.pk
-                cursor.execute(f"SELECT {connection.ops.quote_name(pk.column)} FROM "
-                               f"{connection.ops.quote_name(parent._meta.db_table)} WHERE "
-                               f"{connection.ops.quote_name(pk.column)} = ANY(%s) FOR KEY SHARE", [list(wanted)])
+                column = connection.ops.quote_name(pk.column)
+                # As text, cast to the key's type: ids arrive as UUIDs read back or as text made by `new_ids`.
+                cursor.execute(f"SELECT {column} FROM {connection.ops.quote_name(parent._meta.db_table)} WHERE "
+                               f"{column} = ANY(%s::{pk.rel_db_type(connection)}[]) FOR KEY SHARE",
+                               [[str(value) for value in wanted]])
                 found = {str(row[0]) for row in cursor.fetchall()}
                 missing = [value for value in wanted if str(value) not in found]
                 if missing:

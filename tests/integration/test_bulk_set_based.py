@@ -54,7 +54,7 @@ def test_a_row_pointing_at_a_missing_row_is_refused_and_nothing_is_written(org, 
 
 
 @pytest.mark.django_db
-def test_rows_inserted_in_the_same_block_count_as_present(org):
+def test_rows_inserted_in_the_same_block_count_as_present_and_ids_may_be_text_or_uuids(org):
     from calling.models import Line
 
     annex = create_location(SYSTEM, org, name="Annex", time_zone="Europe/Stockholm", address1="Gatan 1",
@@ -63,8 +63,9 @@ def test_rows_inserted_in_the_same_block_count_as_present(org):
     now = timezone.now()
     with transaction.atomic(), set_based_references():
         insert_rows(Person, PERSON_COLUMNS, [person])
+        line = [new_ids(1)[0], now, now, org.pk, "abc123", person[0], str(annex.pk), "4711"]  # location as text
         insert_rows(Line, ["id", "created", "updated", "organization_id", "sip_user", "person_id", "location_id",
-                           "extension"], [[new_ids(1)[0], now, now, org.pk, "abc123", person[0], annex.pk, "4711"]])
+                           "extension"], [line])
     assert Line.objects.get(extension="4711").person.email == "ada@example.com"
 
 
