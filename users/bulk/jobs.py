@@ -270,10 +270,10 @@ def applied_batches(apply: Callable, actor: Actor, org: Organization, batches: l
     On PostgreSQL, APPLY_CONNECTIONS batches run at once, each in its own transaction on its own connection: the
     server indexes one batch's rows and checks its commit while this process prepares the next batch's rows, where
     one connection leaves each side waiting for the other (measured, 100k rows on two cores: apply 12 s on one
-    connection, 10.5 s on two; this process's Python is then the limit). Batches are independent — validation
-    refused duplicates within the file, and a row never refers to another row of it — so their order of commit
-    does not matter. Inside a caller's transaction (tests) or on SQLite, one batch at a time on the caller's
-    connection.
+    connection, 10.5 s on two, both cores then ~80% busy, two thirds of it PostgreSQL). Batches are independent —
+    validation refused duplicates within the file, and a row never refers to another row of it — so their order
+    of commit does not matter. Inside a caller's transaction (tests) or on SQLite, one batch at a time on the
+    caller's connection.
     """
     if APPLY_CONNECTIONS < 2 or len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
         for batch in batches:
