@@ -65,6 +65,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 NOT_FOUND = text(404, "Not found")
+OWN_PATHS = frozenset({"_push", "_bulk", "_seen", "_health"})  # first path segments that are not organisation keys
 FORBIDDEN = text(403, "Forbidden")
 
 
@@ -84,8 +85,9 @@ class ProvisioningServer:
 
     def handle(self, request: Request) -> Response:
         parts = request.path.split("/")
-        # "/<key>/<name>" -> ["", key, name]
-        if len(parts) == 3 and not parts[1].startswith("_"):
+        # "/<key>/<name>" -> ["", key, name]. The server's own paths are named exactly: an organisation key may
+        # begin with "_" too (token_urlsafe, one key in 64), and its phones must still get their files.
+        if len(parts) == 3 and parts[1] not in OWN_PATHS:
             if request.method not in ("GET", "HEAD"):
                 return text(405, "Method not allowed", [("Allow", "GET, HEAD")])
             return self.phone(request, parts[1], parts[2])

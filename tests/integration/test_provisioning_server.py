@@ -42,6 +42,19 @@ def get(url, **kwargs):
     return requests.get(url, timeout=5, **kwargs)
 
 
+@pytest.mark.parametrize("key", ["_starts-with-underscore-00000000", "-starts-with-dash-000000000000000"])
+def test_an_organisation_key_may_begin_with_any_key_character(provisioning, phone, org, key):
+    # token_urlsafe makes such keys now and then; the server's own paths (/_push, /_bulk…) must not shadow them
+    type(org).objects.filter(pk=org.pk).update(provisioning_key=key)
+    phone.organization.refresh_from_db()
+    Device.objects.filter(pk=phone.pk).update(first_seen=timezone.now() - timedelta(days=1))
+    phone.refresh_from_db()
+    result = client.push_device(phone)
+    assert result.url == f"{provisioning.url}/{key}/{MAC}.xml"
+    response = get(result.url, headers=ua(), auth=HTTPBasicAuth(phone.provisioning_user, phone.provisioning_password))
+    assert response.status_code == 200, response.text
+
+
 def test_phone_journey_push_fetch_auth_etag_remove_seen(provisioning, phone, org, other_org):
     # a phone that has fetched before (trust on first fetch is tested on its own below)
     Device.objects.filter(pk=phone.pk).update(first_seen=timezone.now() - timedelta(days=1))
