@@ -304,8 +304,9 @@ def release_claims(target: str, keys: list[str]) -> None:
         return
     try:
         _redis().delete(*[f"sync:queued:{target}:{key}" for key in keys])
-    except Exception:
-        pass
+    except Exception as exc:  # the claims expire (10 min) and the reconciler re-queues lagging keys meanwhile
+        log.warning("sync: could not clear %d %s claims in Redis (%s): later changes to them wait for the "
+                    "reconciler", len(keys), target, exc)
 
 
 _redis_client = None

@@ -49,6 +49,37 @@ def stack_worker(kamailio, provisioning_server, django_db_setup, celery_test_que
     redis.Redis.from_url(django_settings.CELERY_BROKER_URL).delete(queue)
 
 
+def pipeline_report(objects, worker: dict | None = None, log_lines: int = 40) -> str:
+    """What a test that timed out waiting for a push needs to tell why: each object's keys (desired and pushed
+    versions, status, attempts, last change), whether a "push waiting" claim holds the key in Redis and for how
+    long, and the end of the worker's log."""
+    from controlhub import sync
+    from controlhub.models import ObjectSync
+
+    lines = []
+    client = redis.Redis.from_url(django_settings.REDIS_URL, socket_timeout=2)
+    for obj in objects:
+        for row in (ObjectSync.objects.filter(object_type=obj._meta.model_name, object_id=str(obj.pk))
+                    .select_related("sync_target")):
+            target = row.sync_target
+            claim = f"sync:queued:{target.target}:{target.key}"
+            try:
+                ttl = client.ttl(claim)
+            except redis.RedisError as exc:
+                ttl = f"unknown ({exc})"
+            lines.append(f"{obj._meta.model_name} {obj.pk} v{row.version} -> {target.target}:{target.key} "
+                         f"desired {target.desired_version} pushed {target.pushed_version} {target.status} "
+                         f"attempts {target.attempts} updated {target.updated:%H:%M:%S.%f} "
+                         f"claim ttl {ttl} error {target.last_error!r}")
+    lines.append(f"queue {sync._queue()!r}")
+    if worker is not None:
+        worker["log"].flush()
+        alive = worker["process"].poll() is None
+        tail = Path(worker["log"].name).read_text(errors="replace").splitlines()[-log_lines:]
+        lines += [f"worker {worker['name']} {'running' if alive else 'exited'}; its log ends:", *tail]
+    return "\n".join(lines)
+
+
 @pytest.fixture
 def stack(stack_worker, engine, provisioning, settings):
     """This test's pushes go to the stack worker; the test process itself sees the same engine and server."""

@@ -26,15 +26,19 @@ pytest_plugins = ["tests.integration.engine_fixtures", "tests.integration.provis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_synced(*objects, timeout: float = 60, targets: int = 2) -> None:
-    """Wait until every object is synced on `targets` push targets (engine and provisioning by default)."""
+def wait_synced(*objects, timeout: float = 60, targets: int = 2, worker: dict | None = None) -> None:
+    """Wait until every object is synced on `targets` push targets (engine and provisioning by default); on a
+    timeout the message shows the keys, their Redis claims and the end of `worker`'s log."""
+    from tests.integration.pipeline_fixtures import pipeline_report
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         states = sync.object_status(*objects)
         if states and all(s.status == SyncStatus.SYNCED for s in states) and len(states) == targets:
             return
         time.sleep(0.2)
-    raise AssertionError(f"not synced: {[(s.target, s.status, s.error) for s in sync.object_status(*objects)]}")
+    raise AssertionError(f"not synced: {[(s.target, s.status, s.error) for s in sync.object_status(*objects)]}\n"
+                         + pipeline_report(objects, worker))
 
 
 class Admin:
@@ -96,7 +100,7 @@ def test_phones_from_mac_to_calls(stack, sipp, org, other_org, make_admin):
     alice_phone, bob_phone = admin.phone(alice_id, "00:56:2B:01:00:01"), admin.phone(bob_id, "0056.2b01.0002")
     for phone in (alice_phone, bob_phone):
         device = Device.objects.select_related("person__line").get(mac=phone["mac"])
-        wait_synced(device)
+        wait_synced(device, worker=stack["worker"])
 
     # The phones fetch their files as MPP phones do and find their own credentials in them.
     alice_file, bob_file = fetch_as_phone(alice_phone), fetch_as_phone(bob_phone)
@@ -128,7 +132,7 @@ def test_phones_from_mac_to_calls(stack, sipp, org, other_org, make_admin):
     permission_url = f"/v1/telephony/config/locations/{webex_id('LOCATION', hq.pk)}/outgoingPermission"
     blocked = {"callingPermissions": [{"callType": "NATIONAL", "action": "BLOCK", "transferEnabled": False}]}
     assert admin.client.put(permission_url, blocked, format="json").status_code == 204
-    wait_synced(OutgoingPermission.objects.get(location=hq), targets=1)   # the engine only
+    wait_synced(OutgoingPermission.objects.get(location=hq), targets=1, worker=stack["worker"])   # the engine only
     run = sipp.run("uac_call_403.xml", service="914155550123", domain=alice["Proxy"],
                    auth=(alice["Auth_ID"], alice["Password"]), caller=alice["User_ID"])
     assert run.returncode == 0, run
@@ -139,7 +143,7 @@ def test_phones_from_mac_to_calls(stack, sipp, org, other_org, make_admin):
     person["displayName"] = "Alice Renamed"
     assert admin.client.put(f"/v1/people/{alice_id}?callingData=true", person, format="json").status_code == 200
     device = Device.objects.select_related("person__line").get(mac=alice_phone["mac"])
-    wait_synced(device.person, device)
+    wait_synced(device.person, device, worker=stack["worker"])
     deadline = time.monotonic() + 20
     while line_1(fetch_as_phone(alice_phone).content)["Display_Name"] != "Alice Renamed":
         assert time.monotonic() < deadline, "the new display name never reached the phone's file"
