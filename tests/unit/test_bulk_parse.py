@@ -84,3 +84,17 @@ def test_unusual_but_valid_emails_still_go_through_the_validator():
     assert re.fullmatch(PLAIN_EMAIL, "o'brien@example.com") is None  # validated one by one, and accepted
     EmailValidator()("o'brien@example.com")
     assert re.fullmatch(PLAIN_EMAIL, "a@-example.com") is None
+
+
+@pytest.mark.parametrize(("rows", "size", "batches"), [
+    (100_000, 10_000, 10),   # the largest batch: what the apply was tuned for
+    (20_000, 2_000, 10),     # Control Hub's own limit: ten steps of progress, not 0 → 100%
+    (5_000, 1_000, 5),       # small files: never below SMALLEST_BATCH (a transaction and a push each)
+    (300, 1_000, 1),
+    (250_000, 10_000, 25),
+])
+def test_batches_make_the_progress_bar_move_in_steps(rows, size, batches):
+    from users.bulk import jobs
+
+    assert jobs.batch_size(rows) == size
+    assert -(-rows // jobs.batch_size(rows)) == batches
