@@ -88,9 +88,9 @@ def test_unusual_but_valid_emails_still_go_through_the_validator():
 
 @pytest.mark.parametrize(("rows", "size", "batches"), [
     (100_000, 10_000, 10),   # the largest batch: what the apply was tuned for
-    (20_000, 2_000, 10),     # Control Hub's own limit: ten steps of progress, not 0 → 100%
-    (5_000, 1_000, 5),       # small files: never below SMALLEST_BATCH (a transaction and a push each)
-    (300, 1_000, 1),
+    (20_000, 4_000, 5),      # Control Hub's own limit: five steps of progress, not 0 → 50 → 100%
+    (5_000, 2_000, 3),       # small files: never below SMALLEST_BATCH (a transaction and a push each)
+    (300, 2_000, 1),
     (250_000, 10_000, 25),
 ])
 def test_batches_make_the_progress_bar_move_in_steps(rows, size, batches):

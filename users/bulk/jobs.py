@@ -39,9 +39,10 @@ MAX_ROWS = getattr(settings, "CSV_IMPORT_MAX_ROWS", 100_000)
 # per row); peak memory stays under 300 MB.
 BATCH_SIZE = getattr(settings, "CSV_IMPORT_BATCH_SIZE", 10_000)
 # The progress bar moves once per committed batch: a file of 20k rows in batches of 10k would jump 0 → 100%. Smaller
-# files get smaller batches, down to this size, so progress moves in about PROGRESS_STEPS steps.
-PROGRESS_STEPS = 10
-SMALLEST_BATCH = 1_000
+# files get smaller batches, down to SMALLEST_BATCH rows, so progress moves in about PROGRESS_STEPS steps (measured:
+# a 20k file in five batches applies ~0.3 s slower than in two, in ten ~0.7 s slower).
+PROGRESS_STEPS = 5
+SMALLEST_BATCH = 2_000
 APPLY_CONNECTIONS = getattr(settings, "CSV_IMPORT_CONNECTIONS", 2)  # batches applied at once (PostgreSQL)
 STALE_AFTER = timezone.timedelta(minutes=10)
 
