@@ -377,6 +377,16 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
     # ---- classify, then hand out licence units in row order
     adding: Counter = Counter()
     capacity = lookups.free_units(licences)
+    used_up: dict = {}  # licence pk -> the action's own message, asked once: every row past the last unit gets it
+
+    def no_units_left(pk) -> str:
+        if pk not in used_up:
+            try:
+                check_license_units([by_pk[pk]], adding=1 + by_pk[pk].total_units)
+            except ValidationError as exc:
+                used_up[pk] = exc.messages[0]
+        return used_up[pk]
+
     for plan in plans:
         if plan.errors:
             plan.kind = ERROR
@@ -384,10 +394,7 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
         over = [pk for pk in plan.add if adding[pk] + 1 > capacity[pk]]
         if over:
             for pk in over:
-                try:
-                    check_license_units([by_pk[pk]], adding=adding[pk] + 1 + by_pk[pk].total_units)
-                except ValidationError as exc:
-                    plan.error(C.service_header(by_pk[pk]), exc.messages[0])
+                plan.error(C.service_header(by_pk[pk]), no_units_left(pk))
             plan.kind = ERROR
             continue
         adding.update(plan.add)
