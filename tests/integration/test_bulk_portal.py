@@ -58,6 +58,14 @@ def test_upload_preview_confirm_and_error_report(admin_client, org, eager, djang
     assert "users.csv" in admin_client.get("/tasks/").content.decode()
 
 
+def test_progress_counts_are_grouped_as_the_rate_is(admin_client, org):
+    job = Job.objects.create(organization=org, kind=jobs.KIND, state=JobState.RUNNING, total=19941, done=15956,
+                             counts={"create": 19941, "error": 59})
+    page = admin_client.get(f"/tasks/{job.pk}/").content.decode()
+    assert "15,956 of 19,941 rows applied" in page
+    assert '<span class="card-value" data-testid="count-create">19,941</span>' in page
+
+
 def test_running_job_polls_and_can_be_cancelled(admin_client, org):
     job = Job.objects.create(organization=org, kind=jobs.KIND, state=JobState.RUNNING, total=10, done=4)
     page = admin_client.get(f"/tasks/{job.pk}/").content.decode()
