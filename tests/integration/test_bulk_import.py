@@ -335,3 +335,18 @@ def test_bulk_audit_events_are_what_the_single_object_actions_record(org, make_c
     deleted = events.get(object_type="line", action="DELETE")
     assert deleted.before == line.audit_snapshot() and deleted.after is None and deleted.object_repr == str(line)
     assert Number.objects.get(e164=number).owner is None
+
+
+def test_a_value_repeated_on_many_rows_names_the_first_rows_and_how_many_more(org):
+    # Each row's message once listed every row of the value: 20k rows with one extension made 20k messages of
+    # 20k row numbers each (gigabytes). Now the first five and a count, one shared message per value.
+    rows = [["A", "", "", f"u{i}@example.com", "4555", "", "HQ", "TRUE", ""] for i in range(300)]
+    rows += [["B", "", "", "twice@example.com", "", "", "", "", "TRUE"]] * 2
+    job = preview(org, csv_bytes(rows))
+    assert job.counts["error"] == 302
+    report = {(r[C.EMAIL], r[C.EXTENSION]): r[C.ERROR] for r in error_report(job)}
+    expected = "Extension: Extension 4555 appears in more than one row (rows 2, 3, 4, 5, 6 and 295 more)."
+    assert report[("u0@example.com", "4555")] == expected
+    assert report[("u299@example.com", "4555")] == expected
+    assert report[("twice@example.com", "")].endswith("twice@example.com appears more than once in the file "
+                                                      "(rows 302, 303); keep one row per user.")

@@ -202,3 +202,11 @@ def test_phones_template_names_the_line_columns(org, make_admin):
     header = b"".join(response.streaming_content if response.streaming else [response.content]).decode("utf-8-sig")
     assert header.strip().split(",") == list(C.PHONE_TEMPLATE_COLUMNS)
     assert "Line 2 User ID/Email or Workspace" in header and "Line 4 Label" in header
+
+
+def test_a_mac_on_many_rows_names_the_first_rows_and_how_many_more(org, make_calling_person):
+    alice = make_calling_person(org, "2001")
+    job = run(org, csv_bytes([[alice.email, "Cisco 8851", "00:1a:2b:3c:4d:99", ""]] * 8, header=HEADER))
+    assert job.counts["error"] == 8 and not Device.objects.filter(mac="001a2b3c4d99").exists()
+    assert {r[C.ERROR] for r in error_report(job)} == {
+        "MAC Address: 00:1A:2B:3C:4D:99 appears in more than one row (rows 2, 3, 4, 5, 6 and 3 more)."}

@@ -29,7 +29,7 @@ from users.models import Person, Workspace
 from . import columns as C
 from .apply import _stubs, apply_batch_or_rows, snapshot
 from .parse import EXTRA_CELLS, ROW_NUMBER, ParsedFile
-from .validate import CREATE, ERROR, ORG_SCAN_ROWS, RowPlan, Validation, _chunks
+from .validate import CREATE, ERROR, ORG_SCAN_ROWS, RowPlan, Validation, _chunks, rows_text
 
 KIND = "devices.csv_import"
 LABEL_MAX = DeviceLine._meta.get_field("line_label").max_length
@@ -198,10 +198,11 @@ def validate_phones(org: Organization, parsed: ParsedFile, mode: str = "", accou
     for chunk in _chunks(sorted(rows_by_mac)):
         taken.update(Device.objects.filter(mac__in=chunk).values_list("mac", flat=True))
     for mac, idxs in rows_by_mac.items():
+        repeated = _("%(mac)s appears in more than one row (rows %(rows)s).") % {
+            "mac": _pretty_mac(mac), "rows": rows_text([plans[j].row for j in idxs])} if len(idxs) > 1 else None
         for i in idxs:
-            if len(idxs) > 1:
-                plans[i].error(C.PHONE_MAC, _("%(mac)s appears in more than one row (rows %(rows)s).") % {
-                    "mac": _pretty_mac(mac), "rows": ", ".join(str(plans[j].row) for j in idxs)})
+            if repeated:
+                plans[i].error(C.PHONE_MAC, repeated)
             if mac in taken:
                 plans[i].error(C.PHONE_MAC, _("A device with MAC %(mac)s already exists.") % {"mac": _pretty_mac(mac)})
             plans[i].fields["mac"] = mac

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from calling.models import Line, Number
 from calling.validators import normalize_number, validate_extension
@@ -98,6 +99,20 @@ class Validation:
         return {"rows": out, "fileErrors": self.file_errors}
 
 
+ROWS_LISTED = 5
+
+
+def rows_text(rows: list[int]) -> str:
+    """The rows a repeated value is on, for its error: "2, 7, 9", or the first ROWS_LISTED and how many more. A value
+    repeated on all 20k rows of a file would otherwise put 20k row numbers into each of its 20k messages (and the
+    error report): quadratic in time and memory. Callers format one message per value and share it."""
+    shown = ", ".join(map(str, rows[:ROWS_LISTED]))
+    more = len(rows) - ROWS_LISTED
+    if more <= 0:
+        return shown
+    return ngettext("%(rows)s and %(more)s more", "%(rows)s and %(more)s more", more) % {"rows": shown, "more": more}
+
+
 def _max_length(name: str) -> int:
     return Person._meta.get_field(name).max_length
 
@@ -163,6 +178,7 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
     dup_rows: dict[str, list[int]] = defaultdict(list)
     for email, row in zip(duplicated.tolist(), frame.loc[duplicated.index, ROW_NUMBER].tolist(), strict=True):
         dup_rows[email].append(row)
+    duplicate_message: dict[str, str] = {}
 
     # ---- bulk lookups
     lookups = _Lookups(org, account)
@@ -232,8 +248,10 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
             plan.error(C.EMAIL, email_problems[email])
             continue
         if email in dup_rows:
-            plan.error(C.EMAIL, _("%(email)s appears more than once in the file (rows %(rows)s); keep one row per "
-                                  "user.") % {"email": email, "rows": ", ".join(map(str, dup_rows[email]))})
+            if email not in duplicate_message:
+                duplicate_message[email] = _("%(email)s appears more than once in the file (rows %(rows)s); keep one "
+                                             "row per user.") % {"email": email, "rows": rows_text(dup_rows[email])}
+            plan.error(C.EMAIL, duplicate_message[email])
         if email in lookups.elsewhere:
             plan.error(C.EMAIL, _("A user with the email %(email)s already exists.") % {"email": email})
             continue
@@ -370,10 +388,10 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
                                                                           num_rows)):
         for value, idxs in seen.items():
             if len(idxs) > 1:
-                listed = ", ".join(str(plans[j].row) for j in idxs)
+                message = _("%(what)s %(value)s appears in more than one row (rows %(rows)s).") % {
+                    "what": what, "value": value, "rows": rows_text([plans[j].row for j in idxs])}
                 for j in idxs:
-                    plans[j].error(column, _("%(what)s %(value)s appears in more than one row (rows %(rows)s).")
-                                   % {"what": what, "value": value, "rows": listed})
+                    plans[j].error(column, message)
     # ---- classify, then hand out licence units in row order
     adding: Counter = Counter()
     capacity = lookups.free_units(licences)
