@@ -66,6 +66,29 @@ def test_progress_counts_are_grouped_as_the_rate_is(admin_client, org):
     assert '<span class="card-value" data-testid="count-create">19,941</span>' in page
 
 
+def test_a_file_with_nothing_to_apply_offers_no_apply_button(admin_client, org):
+    from users.bulk.phones import KIND as PHONES
+
+    users = Job.objects.create(organization=org, kind=jobs.KIND, state=JobState.READY,
+                               counts={"create": 0, "update": 0, "unchanged": 3, "error": 2})
+    page = admin_client.get(f"/tasks/{users.pk}/").content.decode()
+    assert 'data-testid="nothing-to-apply"' in page and "every row has an error or changes nothing" in page
+    assert f"/tasks/{users.pk}/confirm/" not in page and f"/tasks/{users.pk}/cancel/" in page   # Discard stays
+    users.counts = {"create": 0, "update": 0, "unchanged": 3, "error": 0}
+    users.save()
+    assert "no row changes anything" in admin_client.get(f"/tasks/{users.pk}/").content.decode()
+    users.counts = {"create": 1, "update": 2, "unchanged": 0, "error": 0}
+    users.save()
+    page = admin_client.get(f"/tasks/{users.pk}/").content.decode()
+    assert "Apply 3 changes" in page and "nothing-to-apply" not in page
+    # a phones file adds phones: its cards say so, and there are no updated or unchanged phones
+    phones = Job.objects.create(organization=org, kind=PHONES, state=JobState.CANCELLED,
+                                counts={"create": 4, "error": 1})
+    page = admin_client.get(f"/tasks/{phones.pk}/").content.decode()
+    assert "New phones" in page and "New users" not in page and "Updated users" not in page
+    assert 'data-testid="count-unchanged"' not in page
+
+
 def test_running_job_polls_and_can_be_cancelled(admin_client, org):
     job = Job.objects.create(organization=org, kind=jobs.KIND, state=JobState.RUNNING, total=10, done=4)
     page = admin_client.get(f"/tasks/{job.pk}/").content.decode()

@@ -29,6 +29,8 @@ MODE_CHOICES = [("add-services", gettext_lazy("Add services only")),
                 ("add-and-remove-services", gettext_lazy("Add and remove services"))]
 KIND_LABELS = {"create": gettext_lazy("New users"), "update": gettext_lazy("Updated users"),
                "unchanged": gettext_lazy("Unchanged"), "error": gettext_lazy("Errors")}
+# A phones file only adds phones: its rows are new phones or errors.
+PHONE_KIND_LABELS = {"create": gettext_lazy("New phones"), "error": gettext_lazy("Errors")}
 
 
 class ImportForm(forms.Form):
@@ -123,9 +125,11 @@ def task_list(request):
 
 def _job_context(request, job: Job) -> dict:
     preview = job.preview.get("rows", {})
-    sections = [{"kind": kind, "label": KIND_LABELS[kind], "count": job.counts.get(kind, 0),
-                 "rows": preview.get(kind, [])} for kind in KINDS]
+    labels = PHONE_KIND_LABELS if job.kind == PHONES_KIND else KIND_LABELS
+    sections = [{"kind": kind, "label": labels[kind], "count": job.counts.get(kind, 0),
+                 "rows": preview.get(kind, [])} for kind in KINDS if kind in labels]
     return {"job": job, "progress": jobs.progress(job), "sections": sections, "is_phones": job.kind == PHONES_KIND,
+            "to_apply": job.counts.get("create", 0) + job.counts.get("update", 0),
             "active": job.state in ACTIVE_JOB_STATES, "applied": job.counts.get("applied", {}),
             "file_errors": job.message.splitlines() if job.state == JobState.FAILED else []}
 
