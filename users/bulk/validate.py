@@ -100,6 +100,7 @@ class Validation:
 
 
 ROWS_LISTED = 5
+NO_SERVICES: frozenset = frozenset()
 
 
 def rows_text(rows: list[int]) -> str:
@@ -235,6 +236,7 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
     services = [(lic, frame[label].tolist()) for label, lic in service_labels.items()]
     remove_mode = mode == "add-and-remove-services"
     licence_sets: dict[frozenset, tuple[str | None, bool]] = {}  # services after the row -> (problem, calling)
+    services_seen: dict[tuple, tuple] = {}  # (held set's id, the row's service cells) -> its services outcome
     for i, email in enumerate(emails.tolist()):
         plan = RowPlan(row=int(rows[i]), email=email, index=i)
         plans.append(plan)
@@ -296,23 +298,34 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
         if person is None and location is None and not loc_value and lookups.location_scoped:
             plan.error(C.LOCATION, _("You can only use locations you administer."))
         # services
-        current = lookups.licences.get(person["pk"], set()) if person is not None else set()
-        add, remove = set(), set()
-        for lic, values in services:
-            value = values[i].upper()
-            if not value:
-                continue
-            if value == C.TRUE:
-                add.add(lic.pk)
-            elif value == C.FALSE:
-                if remove_mode:
-                    remove.add(lic.pk)
-            else:
-                plan.error(C.service_header(lic), _("Use TRUE or FALSE, not “%(value)s”.") % {"value": values[i]})
-        new_set = (current | add) - remove
-        if new_set != current:
-            plan.add, plan.remove = sorted(new_set - current, key=str), sorted(current - new_set, key=str)
-        set_key = frozenset(new_set)
+        current = lookups.licences.get(person["pk"], NO_SERVICES) if person is not None else NO_SERVICES
+        # Most rows repeat a handful of service cells over a handful of held sets: work each pair out once.
+        memo_key = (id(current), *(values[i] for _lic, values in services))
+        outcome = services_seen.get(memo_key)
+        if outcome is None:
+            add, remove, problems = set(), set(), []
+            for lic, values in services:
+                value = values[i].upper()
+                if not value:
+                    continue
+                if value == C.TRUE:
+                    add.add(lic.pk)
+                elif value == C.FALSE:
+                    if remove_mode:
+                        remove.add(lic.pk)
+                else:
+                    problems.append((C.service_header(lic), _("Use TRUE or FALSE, not “%(value)s”.")
+                                     % {"value": values[i]}))
+            new_set = frozenset((current | add) - remove)
+            changes = ((tuple(sorted(new_set - current, key=str)), tuple(sorted(current - new_set, key=str)))
+                       if new_set != current else None)
+            outcome = services_seen[memo_key] = (problems, changes, new_set)
+        problems, changes, set_key = outcome
+        for column, reason in problems:
+            plan.error(column, reason)
+        if changes is not None:
+            plan.add, plan.remove = changes
+        new_set = set_key
         if set_key not in licence_sets:
             try:
                 check_license_set([by_pk[pk] for pk in new_set])
@@ -517,6 +530,11 @@ class _Lookups:
             self.with_devices.update(devices.filter(**scope).values_list("person_id", flat=True).distinct())
             if changeable is not None:
                 self.changeable.update(changeable.filter(**own).values_list("pk", flat=True))
+        # People holding the same services share one frozenset: the row check memoises its services outcome by it.
+        shared: dict[frozenset, frozenset] = {}
+        for person_id, held in self.licences.items():
+            frozen = frozenset(held)
+            self.licences[person_id] = shared.setdefault(frozen, frozen)
 
     def _load_elsewhere(self, emails: list[str]) -> None:
         """Emails are unique across organisations: one array parameter per chunk, not one per email."""
