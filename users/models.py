@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -76,11 +77,15 @@ class Person(OrgOwned):
     display_name = models.CharField(_("display name"), max_length=128)
     title = models.CharField(_("title"), max_length=128, blank=True)
     department = models.CharField(_("department"), max_length=128, blank=True)
-    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    # Indexed only where set (Meta.indexes): most people have no manager, and a CSV import of 100k writes them all.
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports",
+                                db_index=False)
     status = models.CharField(_("status"), max_length=16, choices=PersonStatus.choices,
                               default=PersonStatus.INVITE_PENDING)
+    # Indexed by (location, organization) below: one index serves both a location's people (its deletion check) and
+    # the Users table filtered by location.
     location = models.ForeignKey("controlhub.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="people", verbose_name=_("location"))
+                                 related_name="people", verbose_name=_("location"), db_index=False)
     licenses = models.ManyToManyField(License, blank=True, related_name="people", verbose_name=_("services"))
     account = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="person")
@@ -101,7 +106,8 @@ class Person(OrgOwned):
             models.Index(fields=["organization", "display_name", "id"]),
             models.Index(fields=["organization", "last_name", "first_name", "id"]),
             models.Index(fields=["organization", "email"]),
-            models.Index(fields=["organization", "location"]),
+            models.Index(fields=["location", "organization"]),
+            models.Index(fields=["manager"], condition=Q(manager__isnull=False), name="person_manager_set"),
         ]
 
     def __str__(self) -> str:

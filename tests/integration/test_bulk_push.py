@@ -2,7 +2,8 @@
 
 The set-based apply does not ask `calling.sync` / `devices.sync` for each object's target keys (a query over the
 whole batch per function); it names them from what it wrote. These tests hold it to what the generic path records,
-object by object, so the object pages' sync state stays right.
+so the object pages' sync state stays right. A line the import creates or changes is recorded through its owner
+(the same keys, read together on the person's page); a deleted line keeps its own record.
 """
 import pytest
 
@@ -64,7 +65,10 @@ def test_import_records_the_keys_the_key_functions_give_for_every_person_and_lin
     people = list(Person.objects.filter(organization=org).order_by("email"))
     lines = list(Line.objects.filter(organization=org).exclude(person=alice))  # hers is untouched
     assert not Line.objects.filter(pk=bob_line.pk).exists()
-    assert recorded() == expected(people + lines) | deleted_line_keys
+    assert recorded() == expected(people) | deleted_line_keys
+    # a line's keys are its owner's: the owner's record stands for both on the person's page
+    assert lines and all({(t, k) for _o, _i, t, k in expected([line])}
+                         == {(t, k) for _o, _i, t, k in expected([line.person])} for line in lines)
     # the link the object pages read: every object holds the version its keys reached with this import
     for row in ObjectSync.objects.select_related("sync_target"):
         assert row.version == row.sync_target.desired_version
@@ -79,13 +83,16 @@ def test_a_second_import_of_the_same_people_moves_their_versions_on(org):
     header = [C.EMAIL, C.TITLE, C.EXTENSION, C.LOCATION, CALLING]
     run_import(org, csv_bytes([["again@example.com", "", "4101", "HQ", "TRUE"]], header=header))
     person = Person.objects.get(email="again@example.com")
-    first = {row.object_type: row.version for row in ObjectSync.objects.filter(object_id__in=[
-        str(person.pk), str(person.line.pk)])}
+    records = ObjectSync.objects.filter(object_id__in=[str(person.pk), str(person.line.pk)])
+    first = {row.object_type: row.version for row in records}
+    assert list(first) == ["person"]   # the new line is recorded through its owner
     job = run_import(org, csv_bytes([["again@example.com", "", "4102", "", ""]], header=header))
     assert job.counts["applied"]["update"] == 1, job.preview
     engine = SyncTarget.objects.get(organization=org, target="engine")
-    rows = ObjectSync.objects.filter(object_id__in=[str(person.pk), str(person.line.pk)])
-    assert {row.object_type: row.version for row in rows} == {"person": engine.desired_version,
-                                                              "line": engine.desired_version}
-    assert all(rows_version > first[kind] for kind, rows_version in
-               ((row.object_type, row.version) for row in rows))
+    assert {row.object_type: row.version for row in records.all()} == {"person": engine.desired_version}
+    assert engine.desired_version > first["person"]
+    # what the person's page shows for the person and the changed line: pending until the engine has it
+    person.refresh_from_db()
+    assert [(s.target, s.status) for s in object_status(person, person.line)] == [("engine", "PENDING")]
+    SyncTarget.objects.filter(pk=engine.pk).update(pushed_version=engine.desired_version, status="SYNCED")
+    assert [(s.target, s.status) for s in object_status(person, person.line)] == [("engine", "SYNCED")]

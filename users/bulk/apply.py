@@ -307,13 +307,17 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
 
 
 def _push_keys(org: Organization, people: dict, line_after: dict, touched_lines: list, phone_files: dict):
-    """The batch's people and lines with each one's push target keys, named from what the batch wrote.
+    """The batch's people and deleted lines with each one's push target keys, named from what the batch wrote.
 
     The same keys the calling and devices apps' key functions give (`calling.sync`, `devices.sync`; a test
     compares them), without their queries over the whole batch: the engine's key is the organisation's, and a
     person matters to it only through a line; phone files are those showing the person's or the line's line
     (`phone_files`, one query for the lines the batch found; lines it creates are on no phone yet). A deleted
     line keeps the phones that showed it, as `remove_calling` records the deletion before deleting.
+
+    A line the batch created or changed gets no record of its own: its owner's record names the same keys at the
+    same version, and a line's state is only ever read with its owner's (`{% sync_status person line %}`, worst
+    state wins). One sync record per CSV row instead of two (100k rows: ~1.5 s of the apply).
     """
     only_engine = {engine_key(org.pk)}
 
@@ -321,5 +325,6 @@ def _push_keys(org: Organization, people: dict, line_after: dict, touched_lines:
         return only_engine | phone_files[line_id] if line_id in phone_files else only_engine
 
     keys = [() if (line_id := line_after.get(person_id)) is None else keys_of(line_id) for person_id in people]
-    keys += [keys_of(line["id"]) for line in touched_lines]
-    return _refs(Person, people) + _refs(Line, [line["id"] for line in touched_lines]), keys
+    deleted = [line for line in touched_lines if line_after.get(line["person_id"]) != line["id"]]
+    keys += [keys_of(line["id"]) for line in deleted]
+    return _refs(Person, people) + _refs(Line, [line["id"] for line in deleted]), keys
