@@ -128,7 +128,8 @@ INSERT INTO controlhub_synctarget (target, key, organization_id, desired_version
 VALUES {values}
 ON CONFLICT (target, key) DO UPDATE
    SET desired_version = controlhub_synctarget.desired_version + 1,
-       status = CASE WHEN controlhub_synctarget.status = 'FAILED' THEN 'FAILED' ELSE 'PENDING' END,
+       status = CASE WHEN controlhub_synctarget.status IN ('FAILED', 'RETRYING') THEN controlhub_synctarget.status
+                     ELSE 'PENDING' END,
        updated = excluded.updated
 RETURNING id, target, key, desired_version
 """
@@ -136,6 +137,9 @@ RETURNING id, target, key, desired_version
 
 def bump(objects: Iterable, keys: list[Iterable[TargetKey]] | None = None) -> None:
     """Record, in the caller's transaction, that these objects changed: their keys' desired versions go up.
+
+    A key that failed stays failed (an administrator retries it); one waiting for its retry stays retrying, with
+    its error shown: that retry pushes the new change too, and no other push is queued meanwhile (see `_fail_many`).
 
     Costs one statement for the keys and one for the objects, however many objects a batch holds. `keys`: each
     object's target keys (in the same order) when the caller already knows them (see `bump_bulk`); by default

@@ -111,12 +111,17 @@ def test_without_an_engine_pushes_say_not_configured_never_synced(org, settings)
     assert engine_state(person) == SyncStatus.NOT_CONFIGURED
 
 
+@pytest.fixture
+def nothing_queued(monkeypatch):
+    """Nothing reaches a real worker: a session worker would push the organisation with no engine configured (and
+    its pushed version would make the test's own failed push look synced). Ask for it before `org`."""
+    monkeypatch.setattr(sync, "enqueue", lambda keys: 0)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_failed_after_the_limit_and_retry_now(org, settings, monkeypatch):
+def test_failed_after_the_limit_and_retry_now(nothing_queued, org, settings, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = True   # read by the pipeline itself: no retry gets scheduled
     monkeypatch.setattr(sync, "MAX_ATTEMPTS", 1)
-    # nothing reaches a real worker (a session worker would push this organisation with no engine configured)
-    monkeypatch.setattr(sync, "enqueue", lambda keys: 0)
 
     class Broken(sync.Pusher):
         target = sync.ENGINE
@@ -141,6 +146,21 @@ def test_failed_after_the_limit_and_retry_now(org, settings, monkeypatch):
     monkeypatch.setattr(sync, "enqueue", lambda keys: [sync.push_now(target, [key]) for target, key in keys])
     sync.retry_now([state.sync_target])
     assert engine_state(person) == SyncStatus.SYNCED
+
+
+@pytest.mark.django_db
+def test_a_change_during_backoff_stays_retrying_with_its_error(org):
+    key = SyncTarget.objects.get(target=sync.ENGINE, key=f"org:{org.pk}")
+    SyncTarget.objects.filter(pk=key.pk).update(status=SyncStatus.RETRYING, attempts=2,
+                                                last_error="call engine JSON-RPC is unreachable")
+    person = make_person(org, "6101")
+    after = SyncTarget.objects.get(pk=key.pk)
+    assert after.desired_version > key.desired_version and after.status == SyncStatus.RETRYING
+    [state] = [s for s in sync.object_status(person, person.line) if s.target == sync.ENGINE]
+    assert state.status == SyncStatus.RETRYING and "unreachable" in state.error
+    SyncTarget.objects.filter(pk=key.pk).update(status=SyncStatus.SYNCED)
+    make_person(org, "6102")
+    assert SyncTarget.objects.get(pk=key.pk).status == SyncStatus.PENDING   # an ordinary change is pending
 
 
 @pytest.mark.django_db(transaction=True)
