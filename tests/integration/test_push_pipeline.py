@@ -33,6 +33,22 @@ def wait_until(condition, timeout: float = 30, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def worker_idle(worker: dict) -> bool:
+    """Nothing waits in the worker's queue, and the worker holds no task (running, reserved or scheduled)."""
+    import redis
+    from django.conf import settings
+
+    from controlhub.celery import app
+
+    if redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(worker["queue"]):
+        return False
+    inspect = app.control.inspect([worker["name"]], timeout=1.0)
+    for held in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+        if held is None or held.get(worker["name"]):   # no answer: busy with a task (solo pool)
+            return False
+    return True
+
+
 def engine_state(person) -> str | None:
     person.refresh_from_db()
     return next((s.status for s in sync.object_status(person, getattr(person, "line", None))
@@ -91,7 +107,10 @@ def test_engine_down_shows_retrying_then_everything_converges(pushing, kamailio,
 def test_reconciler_recovers_a_lost_push(pushing, kamailio, org, monkeypatch):
     # Let the organisation's own set-up pushes finish first: a push renders the whole organisation, so a
     # still-queued one would carry the "lost" change too and the reconciler would have nothing to do.
-    wait_until(lambda: not SyncTarget.objects.get(key=f"org:{org.pk}").lagging, what="organisation settled")
+    # Settled and quiet: a push queued by the set-up (a change committed while an earlier push was running) may
+    # still wait in the queue after the key stopped lagging, and would carry the "lost" change below (seen once).
+    wait_until(lambda: not SyncTarget.objects.get(key=f"org:{org.pk}").lagging and worker_idle(pushing),
+               what="organisation settled, worker idle")
     # The change commits but its queue message is lost (Redis restarted, worker killed before acking, …).
     monkeypatch.setattr(sync, "_enqueue_on_commit", lambda keys: None)
     person = make_person(org, "4001")
