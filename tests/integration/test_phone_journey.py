@@ -100,7 +100,9 @@ def test_phones_from_mac_to_calls(stack, sipp, org, other_org, make_admin):
     alice_phone, bob_phone = admin.phone(alice_id, "00:56:2B:01:00:01"), admin.phone(bob_id, "0056.2b01.0002")
     for phone in (alice_phone, bob_phone):
         device = Device.objects.select_related("person__line").get(mac=phone["mac"])
-        wait_synced(device, worker=stack["worker"])
+        # The first pushes of a new organisation: on a loaded 2-core CI machine one engine push can wait up to 30 s
+        # for its reload slot, so give them longer than the later waits (a timeout prints why, see wait_synced).
+        wait_synced(device, timeout=120, worker=stack["worker"])
 
     # The phones fetch their files as MPP phones do and find their own credentials in them.
     alice_file, bob_file = fetch_as_phone(alice_phone), fetch_as_phone(bob_phone)
