@@ -98,3 +98,11 @@ def test_batches_make_the_progress_bar_move_in_steps(rows, size, batches):
 
     assert jobs.batch_size(rows) == size
     assert -(-rows // jobs.batch_size(rows)) == batches
+
+
+def test_a_long_list_of_rows_names_five_and_counts_the_rest_grouped():
+    from users.bulk.validate import rows_text
+
+    assert rows_text([4, 9]) == "4, 9"
+    assert rows_text(list(range(2, 8))) == "2, 3, 4, 5, 6 and 1 more"
+    assert rows_text(list(range(2, 20002))) == "2, 3, 4, 5, 6 and 19,995 more"

@@ -12,6 +12,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db.models.functions import Lower
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -111,7 +112,8 @@ def rows_text(rows: list[int]) -> str:
     more = len(rows) - ROWS_LISTED
     if more <= 0:
         return shown
-    return ngettext("%(rows)s and %(more)s more", "%(rows)s and %(more)s more", more) % {"rows": shown, "more": more}
+    return ngettext("%(rows)s and %(more)s more", "%(rows)s and %(more)s more", more) % {
+        "rows": shown, "more": number_format(more, force_grouping=True)}   # "19,995", as the page groups its counts
 
 
 def _max_length(name: str) -> int:
