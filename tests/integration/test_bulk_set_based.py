@@ -116,22 +116,61 @@ def test_batches_run_at_once_each_on_its_own_connection(org, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_connection_that_finishes_starts_the_next_batch_while_an_earlier_one_still_runs(org, monkeypatch):
+    """A slow batch does not hold the other connection idle: the third batch starts while the first still runs,
+    and the progress still counts batches in file order."""
+    monkeypatch.setattr(jobs, "BATCH_SIZE", 10)
+    third_started = threading.Event()
+    first_saw_third = []
+    progress = []
+    original = jobs.apply_plans
+
+    def apply_slow_first(actor, org_, plans):
+        if plans[0].row == 2:  # the first batch waits (up to 10 s) for the third to start
+            first_saw_third.append(third_started.wait(timeout=10))
+        if plans[0].row == 22:
+            third_started.set()
+        return original(actor, org_, plans)
+
+    real_update = Job.objects.filter
+
+    def noting_progress(*args, **kwargs):
+        queryset = real_update(*args, **kwargs)
+        update = queryset.update
+
+        def update_noting(**fields):
+            if "done" in fields:
+                progress.append(fields["done"])
+            return update(**fields)
+
+        queryset.update = update_noting
+        return queryset
+
+    monkeypatch.setattr(jobs, "apply_plans", apply_slow_first)
+    monkeypatch.setattr(Job.objects, "filter", noting_progress)
+    job = run_import(org, csv_bytes(_rows(35)))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert first_saw_third == [True]
+    assert progress[-4:] == [10, 20, 30, 35]
+    assert Person.objects.filter(email__startswith="p", organization=org).count() == 35
+
+
+@pytest.mark.django_db(transaction=True)
 def test_cancel_with_batches_at_once_reports_every_batch_that_ran(org, monkeypatch):
     monkeypatch.setattr(jobs, "BATCH_SIZE", 10)
     together = threading.Barrier(2, timeout=10)
     original = jobs.apply_plans
 
     def apply_then_cancel(actor, org_, plans):
+        if plans[0].row == 2:  # the administrator cancels while the first two batches run
+            Job.objects.filter(state=JobState.RUNNING).update(state=JobState.CANCELLING)
         if plans[0].row in (2, 12):
             together.wait()
-        failed = original(actor, org_, plans)
-        if plans[0].row == 2:
-            Job.objects.filter(state=JobState.RUNNING).update(state=JobState.CANCELLING)
-        return failed
+        return original(actor, org_, plans)
 
     monkeypatch.setattr(jobs, "apply_plans", apply_then_cancel)
     job = run_import(org, csv_bytes(_rows(35)))
-    # the second batch was already running when the first asked to stop: it finishes and is counted
+    # both batches were already running when the job was cancelled: they finish and are counted, no third starts
     assert job.state == JobState.CANCELLED
     assert job.done == 20 and job.counts["applied"]["create"] == 20
     assert "Cancelled after 20 of 35 rows" in job.message

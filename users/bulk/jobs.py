@@ -8,9 +8,8 @@ import gc
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
@@ -284,8 +283,9 @@ def applied_batches(apply: Callable, actor: Actor, org: Organization, batches: l
     one connection leaves each side waiting for the other (measured, 100k rows on two cores: apply 12 s on one
     connection, 10.5 s on two, both cores then ~80% busy, two thirds of it PostgreSQL). Batches are independent —
     validation refused duplicates within the file, and a row never refers to another row of it — so their order
-    of commit does not matter. Inside a caller's transaction (tests) or on SQLite, one batch at a time on the
-    caller's connection.
+    of commit does not matter. A connection that finishes its batch starts the next one at once, while an earlier
+    batch may still run: results are held and reported in file order. Inside a caller's transaction (tests) or on
+    SQLite, one batch at a time on the caller's connection.
     """
     if APPLY_CONNECTIONS < 2 or len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
         for batch in batches:
@@ -295,15 +295,21 @@ def applied_batches(apply: Callable, actor: Actor, org: Organization, batches: l
         return
     with ThreadPoolExecutor(APPLY_CONNECTIONS, thread_name_prefix="csv-apply") as pool:
         waiting = iter(batches)
-        running = deque((batch, pool.submit(_on_own_connection, apply, actor, org, batch))
-                        for batch in islice(waiting, APPLY_CONNECTIONS))
+        running: deque = deque()  # (batch, future), in file order
         stopping = False
-        while running:
-            batch, future = running.popleft()
-            yield batch, future.result()  # the batches started meanwhile still finish, and are reported
-            stopping = stopping or stop()
-            if not stopping and (following := next(waiting, None)) is not None:
+        while True:
+            if running:  # woken by a finished batch: once the job is being cancelled, start no new one
+                stopping = stopping or stop()
+            # A connection that finishes starts the next batch at once, even while an earlier batch still runs.
+            while not stopping and sum(not f.done() for _, f in running) < APPLY_CONNECTIONS and (
+                    following := next(waiting, None)) is not None:
                 running.append((following, pool.submit(_on_own_connection, apply, actor, org, following)))
+            if not running:
+                return
+            wait([f for _, f in running], return_when=FIRST_COMPLETED)
+            while running and running[0][1].done():
+                batch, future = running.popleft()
+                yield batch, future.result()  # the batches started meanwhile still finish, and are reported
 
 
 def _on_own_connection(apply: Callable, *args) -> list:
