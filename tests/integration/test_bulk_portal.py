@@ -81,6 +81,9 @@ def test_a_file_with_nothing_to_apply_offers_no_apply_button(admin_client, org):
     users.save()
     page = admin_client.get(f"/tasks/{users.pk}/").content.decode()
     assert "Apply 3 changes" in page and "nothing-to-apply" not in page
+    users.counts = {"create": 19000, "update": 941, "unchanged": 0, "error": 0}
+    users.save()
+    assert "Apply 19,941 changes" in admin_client.get(f"/tasks/{users.pk}/").content.decode()  # as the cards group it
     # a phones file adds phones: its cards say so, and there are no updated or unchanged phones
     phones = Job.objects.create(organization=org, kind=PHONES, state=JobState.CANCELLED,
                                 counts={"create": 4, "error": 1})
