@@ -25,7 +25,9 @@ def find_org(value: str) -> Organization:
 
 
 class Command(BaseCommand):
-    help = "Validate and import a users CSV (Control Hub format). Nothing is written with --dry-run."
+    help = ("Validate and import a users CSV (Control Hub format). Nothing is written with --dry-run. Run it with "
+            "the portal's environment (for `make up`: set -a; . var/stack.env): the import's pushes are made with "
+            "this process's settings, and without the call engine's they are recorded as not configured.")
 
     def add_arguments(self, parser):
         parser.add_argument("file")
