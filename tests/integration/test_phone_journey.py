@@ -3,6 +3,7 @@
 registers to Kamailio with the credentials in that file → calls a colleague's extension and an off-net number."""
 import time
 import uuid
+import warnings
 
 import pytest
 import requests
@@ -26,16 +27,31 @@ pytest_plugins = ["tests.integration.engine_fixtures", "tests.integration.provis
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+RECONCILE_EVERY = 30.0  # what beat's "reconcile-lagging-pushes" does in a deployment (controlhub/settings.py)
+
+
 def wait_synced(*objects, timeout: float = 60, targets: int = 2, worker: dict | None = None) -> None:
     """Wait until every object is synced on `targets` push targets (engine and provisioning by default); on a
-    timeout the message shows the keys, their Redis claims and the end of `worker`'s log."""
+    timeout the message shows the keys, their Redis claims and the end of `worker`'s log.
+
+    The test stack runs no beat: every RECONCILE_EVERY seconds of waiting this runs the reconciler as beat would.
+    A push recovered that way was lost on its way to the worker (seen once in CI: the key's claim held, no task
+    received): the test still passes, as a deployment recovers, and warns with the report."""
     from tests.integration.pipeline_fixtures import pipeline_report
 
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline, reconcile_at, requeued = started + timeout, started + RECONCILE_EVERY, ""
     while time.monotonic() < deadline:
         states = sync.object_status(*objects)
         if states and all(s.status == SyncStatus.SYNCED for s in states) and len(states) == targets:
+            if requeued:
+                warnings.warn(f"synced only after the reconciler re-queued lost pushes:\n{requeued}", stacklevel=2)
             return
+        if time.monotonic() > reconcile_at:
+            report = pipeline_report(objects, worker)
+            if sync.reconcile():
+                requeued = report
+            reconcile_at += RECONCILE_EVERY
         time.sleep(0.2)
     raise AssertionError(f"not synced: {[(s.target, s.status, s.error) for s in sync.object_status(*objects)]}\n"
                          + pipeline_report(objects, worker))
