@@ -151,6 +151,7 @@ def test_a_connection_that_finishes_starts_the_next_batch_while_an_earlier_one_s
     job = run_import(org, csv_bytes(_rows(35)))
     assert job.state == JobState.SUCCEEDED, job.message
     assert first_saw_third == [True]
+    assert job.message == "35 created, 0 updated, 0 rows with errors."
     assert progress[-4:] == [10, 20, 30, 35]
     assert Person.objects.filter(email__startswith="p", organization=org).count() == 35
 

@@ -106,3 +106,9 @@ def test_a_long_list_of_rows_names_five_and_counts_the_rest_grouped():
     assert rows_text([4, 9]) == "4, 9"
     assert rows_text(list(range(2, 8))) == "2, 3, 4, 5, 6 and 1 more"
     assert rows_text(list(range(2, 20002))) == "2, 3, 4, 5, 6 and 19,995 more"
+
+
+def test_the_finished_jobs_message_groups_its_counts_as_the_page_does():
+    from users.bulk import jobs
+
+    assert (jobs._grouped(20000), jobs._grouped(999), jobs._grouped(1234567)) == ("20,000", "999", "1,234,567")

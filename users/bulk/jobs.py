@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -257,14 +258,20 @@ def apply_job(job: Job, checked: tuple[ParsedFile, Validation] | None = None) ->
             state = JobState.CANCELLED
     message = ngettext("%(created)s created, %(updated)s updated, %(errors)s row with errors.",
                        "%(created)s created, %(updated)s updated, %(errors)s rows with errors.", counts[ERROR]) % {
-        "created": applied[CREATE], "updated": applied[UPDATE], "errors": counts[ERROR]}
+        "created": _grouped(applied[CREATE]), "updated": _grouped(applied[UPDATE]), "errors": _grouped(counts[ERROR])}
     if state == JobState.CANCELLED:
-        message = _("Cancelled after %(done)s of %(total)s rows: ") % {"done": done, "total": len(todo)} + message
+        message = _("Cancelled after %(done)s of %(total)s rows: ") % {
+            "done": _grouped(done), "total": _grouped(len(todo))} + message
     Job.objects.filter(pk=job.pk).update(
         state=state, finished=timezone.now(), message=message, counts={**counts, "applied": applied},
         error_file=write_error_report(job, parsed, validation.plans), preview=validation.preview())
     job.refresh_from_db()
     return job
+
+
+def _grouped(count: int) -> str:
+    """A count in the job's message as the page shows counts: "20,000", not "20000"."""
+    return number_format(count, force_grouping=True)
 
 
 def batch_size(rows: int) -> int:
