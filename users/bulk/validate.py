@@ -322,21 +322,20 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
             changes = ((tuple(sorted(new_set - current, key=str)), tuple(sorted(current - new_set, key=str)))
                        if new_set != current else None)
             outcome = services_seen[memo_key] = (problems, changes, new_set)
-        problems, changes, set_key = outcome
+        problems, changes, new_set = outcome
         for column, reason in problems:
             plan.error(column, reason)
         if changes is not None:
             plan.add, plan.remove = changes
-        new_set = set_key
-        if set_key not in licence_sets:
+        if new_set not in licence_sets:
             try:
                 check_license_set([by_pk[pk] for pk in new_set])
             except ValidationError as exc:
                 problem = exc.messages[0]
             else:
                 problem = None
-            licence_sets[set_key] = (problem, any(by_pk[pk].kind in CALLING_PERSON_KINDS for pk in new_set))
-        problem, calling_after = licence_sets[set_key]
+            licence_sets[new_set] = (problem, any(by_pk[pk].kind in CALLING_PERSON_KINDS for pk in new_set))
+        problem, calling_after = licence_sets[new_set]
         if problem:
             plan.error(_("Services"), problem)
         # calling: extension and number

@@ -26,8 +26,9 @@ def find_org(value: str) -> Organization:
 
 class Command(BaseCommand):
     help = ("Validate and import a users CSV (Control Hub format). Nothing is written with --dry-run. Run it with "
-            "the portal's environment (for `make up`: set -a; . var/stack.env): the import's pushes are made with "
-            "this process's settings, and without the call engine's they are recorded as not configured.")
+            "the portal's environment (for `make up`: set -a; . var/stack.env): the import pushes its changes with "
+            "this process's settings, and without the call engine's settings they are shown as not configured "
+            "instead of reaching the engine.")
 
     def add_arguments(self, parser):
         parser.add_argument("file")
