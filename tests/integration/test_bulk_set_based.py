@@ -13,7 +13,7 @@ from controlhub.bulkwrite import insert_rows, new_ids, set_based_references
 from controlhub.models import Job, JobState
 from tests.conftest import SYSTEM
 from users.bulk import jobs
-from users.models import Person
+from users.models import Person, PersonLicense
 
 from .bulk_support import csv_bytes, run_import
 
@@ -176,3 +176,19 @@ def test_cancel_with_batches_at_once_reports_every_batch_that_ran(org, monkeypat
     assert job.done == 20 and job.counts["applied"]["create"] == 20
     assert "Cancelled after 20 of 35 rows" in job.message
     assert Person.objects.filter(email__startswith="p", organization=org).count() == 20
+
+
+@pytest.mark.django_db
+def test_services_are_indexed_by_person_only_through_the_unique_person_and_service_pair():
+    """Two services rows per imported user: the table keeps no index on the person alone, which the unique pair
+    (leading with the person) makes redundant (migration users 0005), and a person's services still use an index."""
+    table = PersonLicense._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+        indexed = {tuple(c["columns"]): c for c in constraints.values() if c["index"] or c["unique"]}
+        assert ("person_id",) not in indexed
+        assert indexed[("person_id", "license_id")]["unique"]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT license_id FROM {table} WHERE person_id = %s", [uuid.uuid4()])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "person_id_license_id" in plan, plan

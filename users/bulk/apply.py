@@ -30,11 +30,10 @@ from controlhub.models import AuditAction, Location, Organization
 from devices.models import DeviceLine
 from devices.sync import phone_file_key
 from users.actions import _normalise_person
-from users.models import License, Person
+from users.models import License, Person, PersonLicense
 
 from .validate import CREATE, UPDATE, RowPlan
 
-Through = Person.licenses.through
 # What a CSV row may change on a person (the columns `validate` plans; email is the row's identity).
 PERSON_COLUMNS = ("first_name", "last_name", "display_name", "title", "department", "location_id")
 LINE_COLUMNS = ("id", "person_id", "location_id", "extension", "number_id")
@@ -170,7 +169,7 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
         current = {row[0]: dict(zip(columns, row, strict=True)) for row in allowed.values_list(*columns)}
         if len(current) != len(updates):
             raise PermissionDenied(_("Your administrator role does not allow changing this user."))
-        for person_id, licence_id in Through.objects.filter(person_id__in=list(current)).values_list(
+        for person_id, licence_id in PersonLicense.objects.filter(person_id__in=list(current)).values_list(
                 "person_id", "license_id"):
             held[person_id].add(licence_id)
         for row in Line.objects.filter(person_id__in=list(current)).values_list(*LINE_COLUMNS):
@@ -249,8 +248,8 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
         for licence_id in plan.remove:
             removals[licence_id].append(plan.person_id)
     for licence_id, person_ids in removals.items():
-        Through.objects.filter(license_id=licence_id, person_id__in=person_ids).delete()
-    insert_rows(Through, ["person_id", "license_id"],
+        PersonLicense.objects.filter(license_id=licence_id, person_id__in=person_ids).delete()
+    insert_rows(PersonLicense, ["person_id", "license_id"],
                 ((plan.person_id, licence_id) for plan in plans for licence_id in plan.add))
 
     # ---- calling lines

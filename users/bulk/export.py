@@ -12,12 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from itertools import islice
 
-from users.models import License, Person, PersonStatus
+from users.models import License, PersonLicense, PersonStatus
 
 from . import columns as C
 
 CHUNK = 2000
-Through = Person.licenses.through
 # What the export reads of each person, in the order `_row` takes it.
 FIELDS = ("id", "first_name", "last_name", "display_name", "email", "status", "title", "department",
           "manager__email", "line__extension", "line__number__e164", "location__name")
@@ -29,7 +28,7 @@ def _rows(queryset, licences: list[License]) -> Iterator[list[str]]:
     values = queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK)
     while chunk := list(islice(values, CHUNK)):
         held: dict = defaultdict(set)
-        for person_id, licence_id in Through.objects.filter(person_id__in=[row[0] for row in chunk]).values_list(
+        for person_id, licence_id in PersonLicense.objects.filter(person_id__in=[row[0] for row in chunk]).values_list(
                 "person_id", "license_id"):
             held[person_id].add(licence_id)
         for (person_id, first, last, display, email, status, title, department, manager, extension, number,

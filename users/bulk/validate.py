@@ -21,7 +21,7 @@ from calling.validators import normalize_number, validate_extension
 from controlhub.models import Location, Organization
 from devices.models import Device
 from users.actions import check_license_set, check_license_units
-from users.models import CALLING_PERSON_KINDS, License, Person
+from users.models import CALLING_PERSON_KINDS, License, Person, PersonLicense
 
 from . import columns as C
 from .parse import EXTRA_CELLS, ROW_NUMBER, ParsedFile
@@ -511,7 +511,7 @@ class _Lookups:
         self._load_elsewhere([e for e in emails if e not in self.people])
         if not self.people:
             return
-        through = Person.licenses.through.objects
+        through = PersonLicense.objects
         lines = Line.objects.filter(person__isnull=False)
         devices = Device.objects.filter(person__isnull=False)
         changeable = Person.objects.restrict(self.account, "change") if self.changeable is not None else None
