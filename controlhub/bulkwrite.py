@@ -86,6 +86,8 @@ def _text_once() -> Callable:
     texts: dict = {}
 
     def text(value):
+        if value is None or value.__class__ is str:
+            return value
         known = texts.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
@@ -208,7 +210,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     convert = _converters(model, columns)
     if connection.vendor == "postgresql":
         # One loop per row, no generator between: at 100k rows a file writes some 700k rows, and each layer or
-        # call per value costs ~0.1 s of the import. Text values need no conversion (ids made by `new_ids`).
+        # call per value costs ~0.1 s of the import. Text values need no conversion (ids made by `new_ids`), so
+        # the loop checks them itself rather than calling the converter.
         json_at = [i for i, c in enumerate(convert) if c is _json_text]
         text_at = [(i, c) for i, c in enumerate(convert) if c is not None and c is not _json_text]
         references = _references.get()
