@@ -208,6 +208,10 @@ def start_celery_worker(queue: str, log_dir, extra_env: dict | None = None) -> d
         EMAIL_FILE_PATH=str(mail_dir),
         # no provisioning server unless the test brings one: files go to a local store, never to :8480
         PROVISIONING_PUSH_URL="", PROVISIONING_STORE=str(Path(log_dir) / "provisioning-store"),
+        # What the worker's own tasks queue (an import's pushes and welcome mails, a push's follow-up) stays on
+        # this test run's queue, as the test process's does (celery_test_queue); otherwise it would go to the
+        # deployment's default queue, which no test worker consumes: lost, and left in Redis for a later `make up`.
+        CELERY_TASK_DEFAULT_QUEUE=queue,
     )
     env.update(extra_env or {})
     log = open(Path(log_dir) / f"{name}.log", "w")

@@ -1,8 +1,12 @@
 """The import runs in a real Celery worker: validation and apply are queued (`.delay`), the Job is the state."""
+import time
+
 import pytest
 
+from calling.sync import engine_key
 from controlhub.models import AuditEvent, AuditSource, JobState
 from controlhub.roles import Role
+from controlhub.sync.models import SyncStatus, SyncTarget
 from users.bulk import jobs
 from users.models import Person
 
@@ -28,6 +32,16 @@ def test_worker_validates_then_applies_after_confirmation(celery_worker_process,
     events = AuditEvent.objects.filter(source=AuditSource.CSV, actor=admin)
     assert events.filter(object_type="person").count() == 30 and events.filter(object_type="line").count() == 30
     assert job.error_file
+    # The worker's own pushes of what it wrote are taken by a worker, not queued where none listens: the org's
+    # engine key settles (this worker has no engine: not configured) instead of staying pending behind its claim.
+    key = engine_key(org.pk)
+    engine = SyncTarget.objects.get(target=key.target, key=key.key)
+    deadline = time.monotonic() + 30
+    while engine.pushed_version < engine.desired_version:
+        assert time.monotonic() < deadline, f"the import's push never ran: {engine.status}, claim held"
+        time.sleep(0.2)
+        engine.refresh_from_db()
+    assert engine.status == SyncStatus.NOT_CONFIGURED
 
 
 def test_people_the_file_adds_get_the_welcome_mail_after_their_batch(celery_worker_process, org, monkeypatch):
