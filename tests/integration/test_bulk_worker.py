@@ -1,12 +1,12 @@
 """The import runs in a real Celery worker: validation and apply are queued (`.delay`), the Job is the state."""
-import time
-
 import pytest
+from django.db.models import F
 
 from calling.sync import engine_key
 from controlhub.models import AuditEvent, AuditSource, JobState
 from controlhub.roles import Role
 from controlhub.sync.models import SyncStatus, SyncTarget
+from tests.integration.test_push_pipeline import wait_until
 from users.bulk import jobs
 from users.models import Person
 
@@ -35,12 +35,9 @@ def test_worker_validates_then_applies_after_confirmation(celery_worker_process,
     # The worker's own pushes of what it wrote are taken by a worker, not queued where none listens: the org's
     # engine key settles (this worker has no engine: not configured) instead of staying pending behind its claim.
     key = engine_key(org.pk)
-    engine = SyncTarget.objects.get(target=key.target, key=key.key)
-    deadline = time.monotonic() + 30
-    while engine.pushed_version < engine.desired_version:
-        assert time.monotonic() < deadline, f"the import's push never ran: {engine.status}, claim held"
-        time.sleep(0.2)
-        engine.refresh_from_db()
+    engine = wait_until(lambda: SyncTarget.objects.filter(target=key.target, key=key.key,
+                                                          pushed_version=F("desired_version")).first(),
+                        what="the import's push (pending behind its claim if queued where no worker listens)")
     assert engine.status == SyncStatus.NOT_CONFIGURED
 
 
