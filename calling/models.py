@@ -66,6 +66,11 @@ class Line(OrgOwned):
     Extensions are unique per organisation across every owner, which one constraint here enforces.
     """
 
+    # No index of its own: the (organization, extension) unique index serves the organisation's lines (every
+    # line is in it: a line without an extension has a NULL there, which never clashes) — one index entry fewer
+    # per line written, 100k of them in a users CSV import.
+    organization = models.ForeignKey("controlhub.Organization", on_delete=models.CASCADE, related_name="+",
+                                     db_index=False)
     location = models.ForeignKey("controlhub.Location", on_delete=models.PROTECT, related_name="lines",
                                  verbose_name=_("location"))
     person = models.OneToOneField("users.Person", null=True, blank=True, on_delete=models.CASCADE,
@@ -91,8 +96,8 @@ class Line(OrgOwned):
             ),
             models.CheckConstraint(condition=Q(extension__isnull=False) | Q(number__isnull=False),
                                    name="line_has_extension_or_number"),
-            models.UniqueConstraint(fields=["organization", "extension"], condition=Q(extension__isnull=False),
-                                    name="line_extension_unique_in_org",
+            # Over every line, not only those with an extension: it is also the organisation's index (above).
+            models.UniqueConstraint(fields=["organization", "extension"], name="line_extension_unique_in_org",
                                     violation_error_message=_("This extension is already in use.")),
             models.UniqueConstraint(fields=["sip_user"], name="line_sip_user_unique"),
         ]

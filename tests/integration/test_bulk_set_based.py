@@ -192,3 +192,73 @@ def test_services_are_indexed_by_person_only_through_the_unique_person_and_servi
         cursor.execute(f"EXPLAIN SELECT license_id FROM {table} WHERE person_id = %s", [uuid.uuid4()])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "person_id_license_id" in plan, plan
+
+
+def _indexes(table: str) -> dict[tuple, str]:
+    """(columns) -> CREATE INDEX statement, for every index of `table`."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        definitions = dict(cursor.fetchall())
+    return {tuple(c["columns"]): definitions[name] for name, c in constraints.items() if name in definitions}
+
+
+def _plan(sql: str, params: list) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_rows_an_import_writes_keep_no_index_that_another_one_serves():
+    """Per imported user, a line and two audit events: a line's organisation is served by the (organisation,
+    extension) unique index, which holds every line (migration calling 0006); nothing reads events by actor
+    (controlhub 0006)."""
+    from calling.models import Line
+    from controlhub.models import AuditEvent
+
+    lines = _indexes(Line._meta.db_table)
+    assert ("organization_id",) not in lines
+    unique = lines[("organization_id", "extension")]
+    assert "UNIQUE" in unique and "WHERE" not in unique, unique
+    assert "line_extension_unique_in_org" in _plan(
+        f"SELECT id FROM {Line._meta.db_table} WHERE organization_id = %s", [uuid.uuid4()])
+    assert ("actor_id",) not in _indexes(AuditEvent._meta.db_table)
+
+
+@pytest.mark.django_db
+def test_lines_without_an_extension_never_clash_and_a_repeated_extension_is_still_refused(org, make_calling_person):
+    """The (organisation, extension) unique constraint now holds lines without an extension too: their NULLs
+    never clash, and the database still refuses a second line with an extension already in use."""
+    from calling.actions import assign_calling
+    from calling.models import Line
+    from tests.conftest import licence, org_location
+    from users.actions import create_person
+
+    first, second = make_calling_person(org, "4101", with_number=True), make_calling_person(org, "4102",
+                                                                                            with_number=True)
+    hq = org_location(org, "HQ")
+    for person in (first, second):  # number only: both lines keep a NULL extension
+        assign_calling(SYSTEM, person, location=hq, extension=None, phone_number=person.line.number.e164)
+    assert Line.objects.filter(person__in=[first, second], extension__isnull=True).count() == 2
+    make_calling_person(org, "4103")
+    newcomer = create_person(SYSTEM, org, email="newcomer@example.com", location=hq, licenses=[licence(org)])
+    with pytest.raises(IntegrityError, match="line_extension_unique_in_org"), transaction.atomic():
+        Line.objects.create(organization=org, location=hq, person=newcomer, extension="4103")
+
+
+@pytest.mark.django_db
+def test_sync_records_compare_their_object_ids_bytewise():
+    """The sync records' unique index takes 100k new entries per imported file: its text columns use the "C"
+    collation (no locale call per comparison), and a lookup by object still uses it."""
+    from controlhub.sync.models import ObjectSync
+
+    table = ObjectSync._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attname, collname FROM pg_attribute JOIN pg_collation ON attcollation = "
+                       "pg_collation.oid WHERE attrelid = %s::regclass AND attname IN ('object_type', 'object_id')",
+                       [table])
+        assert dict(cursor.fetchall()) == {"object_type": "C", "object_id": "C"}
+    assert "objectsync_unique" in _plan(
+        f"SELECT version FROM {table} WHERE object_type = 'person' AND object_id = %s", [str(uuid.uuid4())])
