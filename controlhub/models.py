@@ -311,8 +311,9 @@ class AuditEvent(models.Model):
     # Indexed by (organization, -created) below, which serves lookups by organisation too.
     organization = models.ForeignKey(Organization, null=True, on_delete=models.CASCADE, related_name="+",
                                      db_index=False)
-    # Not indexed: nothing lists one administrator's events (the log filters by organisation and time), and a users
-    # import writes the same actor into 200k index entries. Deleting an account, rare, scans the log once instead.
+    # Not indexed: nothing reads events by this column (the log's "Changed by" filter matches `actor_email`, within
+    # the organisation's events by time), and a users import would write the same actor into 200k index entries.
+    # Deleting an account, rare, scans the log once instead.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
                               db_index=False)
     actor_email = models.CharField(max_length=254, blank=True)
