@@ -45,18 +45,17 @@ def seed(size: int):
 
     org = Organization.objects.create(display_name=f"Bench {size}", country="US",
                                       sip_domain=f"bench{size}.calls.test")
-    lic = License.objects.create(organization=org, kind=LicenseKind.CALLING_PROFESSIONAL, total_units=size)
+    License.objects.create(organization=org, kind=LicenseKind.CALLING_PROFESSIONAL, total_units=size)
     location = create_location(Actor.system(), org, name="HQ", time_zone="America/Los_Angeles",
                                address1="1 Main St", city="San Jose", country="US")
     batch = 5000
-    through = Person.licenses.through
     for start in range(0, size, batch):
         people = [Person(id=uuid.uuid4(), organization=org, email=f"user{i}@bench{size}.test",
                          first_name=f"First{i % 997}", last_name=f"Last{i % 1009}",
-                         display_name=f"First{i % 997} Last{i % 1009} {i}", location=location, status="active")
+                         display_name=f"First{i % 997} Last{i % 1009} {i}", location=location, status="active",
+                         has_calling_professional=True)
                   for i in range(start, min(size, start + batch))]
         Person.objects.bulk_create(people)
-        through.objects.bulk_create([through(person_id=p.id, license_id=lic.id) for p in people])
         numbers = Number.objects.bulk_create([
             Number(organization=org, location=location, e164=f"+1{2000000000 + size * 10 + i}", state="ACTIVE")
             for i, p in enumerate(people, start) if i % 2 == 0])

@@ -171,7 +171,7 @@ def assign_calling(actor: Actor, owner: Person | Workspace, *, location: Locatio
     line: Line | None = getattr(owner, "line", None)
     errors: dict[str, str] = {}
     if isinstance(owner, Person):
-        if not owner.licenses.filter(kind__in=CALLING_PERSON_KINDS).exists():
+        if not owner.has_calling_licence:
             errors["licenses"] = _("Assign a Webex Calling licence (Professional or Basic) first.")
     location = location or (line.location if line else None) or getattr(owner, "location", None)
     if location is None:
@@ -270,7 +270,7 @@ def change_calling_person_licenses(actor: Actor, person: Person, *, add=(), remo
     """Add and remove a person's services the Webex way: taking away the last calling licence also ends their
     calling (number and extension released; refused while they still have phones). Portal, API and CSV all
     change services through here; `users.actions.set_person_licenses` is its calling-unaware building block."""
-    after = (set(person.licenses.all()) | set(add)) - set(remove)
+    after = (set(person.licenses) | set(add)) - set(remove)
     if getattr(person, "line", None) is not None and not any(lic.kind in CALLING_PERSON_KINDS for lic in after):
         remove_calling(actor, person)
         person.refresh_from_db()

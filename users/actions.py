@@ -1,13 +1,12 @@
 """Writes to people, workspaces and licences: validate, save, audit — one path for portal, API and CSV."""
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from controlhub.actions import Actor, apply_fields, clean_or_raise, record_change, same_org
 from controlhub.models import AuditAction, Location, Organization
 
-from .models import CALLING_PERSON_KINDS, License, LicenseKind, Person, Workspace
+from .models import CALLING_PERSON_KINDS, PERSON_SERVICE_FLAGS, License, LicenseKind, Person, Workspace
 
 PERSON_FIELDS = ("email", "first_name", "last_name", "display_name", "title", "department", "location", "status")
 WORKSPACE_FIELDS = ("display_name", "location", "capacity", "type")
@@ -41,8 +40,8 @@ def check_license_units(licenses: list[License], adding: int = 1) -> None:
     """Refuse assigning more units of a licence than the organisation has."""
     if not licenses:
         return
-    consumed = dict(License.objects.filter(pk__in=[lic.pk for lic in licenses])
-                    .annotate(n=Count("people")).values_list("pk", "n"))
+    consumed = dict(License.objects.filter(pk__in=[lic.pk for lic in licenses]).with_users()
+                    .values_list("pk", "users"))
     for lic in licenses:
         if consumed.get(lic.pk, 0) + adding > lic.total_units:
             raise ValidationError({"licenses": _("No %(name)s licences left (%(total)s of %(total)s assigned).")
@@ -65,9 +64,9 @@ def create_person(actor: Actor, organization: Organization, *, licenses: list[Li
         require_location_scope(actor, person.location)
     check_license_set(licenses)
     check_license_units(list(licenses))
+    person.set_service_kinds({lic.kind for lic in licenses})
     person.save()
     actor.require(Person, "create", person)  # inside the actor's scope (organisation, locations); else rolled back
-    person.licenses.set(licenses)
     record_change(actor, AuditAction.CREATE, person, None)
     if send_welcome:
         from .tasks import send_welcome_mail
@@ -117,7 +116,7 @@ def set_person_licenses(actor: Actor, person: Person, *, add: list[License] = ()
     actor.require(Person, "change", person)
     same_org(person.organization, "licenses", *add, *remove)
     before = person.audit_snapshot()
-    current = set(person.licenses.all())
+    current = set(person.licenses)
     new = (current | set(add)) - set(remove)
     has_calling = any(lic.kind in CALLING_PERSON_KINDS for lic in new)
     if hasattr(person, "line") and not has_calling:
@@ -125,7 +124,8 @@ def set_person_licenses(actor: Actor, person: Person, *, add: list[License] = ()
                                              "removing the calling licence.") % {"name": person}})
     check_license_set(new)
     check_license_units([lic for lic in new if lic not in current])
-    person.licenses.set(new)
+    person.set_service_kinds({lic.kind for lic in new})
+    person.save(update_fields=[*PERSON_SERVICE_FLAGS.values(), "updated"])
     record_change(actor, AuditAction.UPDATE, person, before)
     return person
 

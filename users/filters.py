@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from controlhub.models import Location
 
-from .models import LicenseKind, Person, PersonStatus
+from .models import PERSON_SERVICE_FLAGS, LicenseKind, Person, PersonStatus
 
 PERSON_ORDERINGS = {
     # public name -> model ordering; every ordering ends in a unique column so pages never overlap
@@ -27,8 +27,8 @@ class PersonFilterSet(django_filters.FilterSet):
     email = django_filters.CharFilter(method="email_is", label=_("Email"))
     display_name = django_filters.CharFilter(field_name="display_name", lookup_expr="istartswith")
     location = django_filters.ModelChoiceFilter(queryset=Location.objects.none(), label=_("Location"))
-    service = django_filters.ChoiceFilter(choices=LicenseKind.choices, field_name="licenses__kind",
-                                          label=_("Service"), distinct=True, empty_label=_("All"))
+    service = django_filters.ChoiceFilter(choices=[(kind, LicenseKind(kind).label) for kind in PERSON_SERVICE_FLAGS],
+                                          method="holding", label=_("Service"), empty_label=_("All"))
     status = django_filters.ChoiceFilter(choices=PersonStatus.choices, label=_("Status"), empty_label=_("All"))
     calling = django_filters.BooleanFilter(field_name="line", lookup_expr="isnull", exclude=True,
                                            label=_("Has calling"))
@@ -46,6 +46,9 @@ class PersonFilterSet(django_filters.FilterSet):
             if account is not None:
                 locations = locations.restrict(account)
             self.filters["location"].queryset = locations
+
+    def holding(self, queryset, name, value):
+        return queryset.holding(value)
 
     def email_is(self, queryset, name, value):
         return queryset.with_email(value)

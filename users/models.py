@@ -3,8 +3,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.utils.translation import gettext_lazy as _
 
 from controlhub.models import OrgOwned, RestrictedQuerySet
@@ -21,16 +21,44 @@ class LicenseKind(models.TextChoices):
 
 
 CALLING_PERSON_KINDS = (LicenseKind.CALLING_PROFESSIONAL, LicenseKind.CALLING_BASIC)
+# The services a person can hold, each a flag on the person's row (DESIGN §4: services are an attribute of a
+# person): a flag stands for the organisation's licence of that kind, which is unique per (organisation, kind).
+# Rows of a person-licence table cost a CSV import of 100k users 200k rows and their index entries (about a tenth
+# of its time). Webex Calling - Workspaces is for workspaces only.
+PERSON_SERVICE_FLAGS: dict[str, str] = {
+    LicenseKind.CALLING_PROFESSIONAL: "has_calling_professional",
+    LicenseKind.CALLING_BASIC: "has_calling_basic",
+    LicenseKind.MESSAGING: "has_messaging",
+    LicenseKind.MEETINGS: "has_meetings",
+}
+
+
+def service_names(values) -> list[str]:
+    """The sorted names of the services a person's values (by column: a row or an instance's `__dict__`) hold:
+    what the audit log records under "licenses"."""
+    return sorted(LicenseKind(kind).label for kind, flag in PERSON_SERVICE_FLAGS.items() if values[flag])
+
+
+class LicenseQuerySet(RestrictedQuerySet):
+    def with_users(self) -> "LicenseQuerySet":
+        """Annotate `users`: the people holding each licence (the flag of its kind, in its organisation)."""
+        holders = {kind: Person.objects.filter(organization=OuterRef("organization"), **{flag: True}).order_by()
+                   .values("organization").annotate(n=Count("pk")).values("n")
+                   for kind, flag in PERSON_SERVICE_FLAGS.items()}
+        return self.annotate(users=Case(*(When(kind=kind, then=Coalesce(Subquery(q), 0))
+                                          for kind, q in holders.items()), default=Value(0)))
 
 
 class License(OrgOwned):
     """A service subscription of an organisation with its number of units."""
 
+    organization = models.ForeignKey("controlhub.Organization", on_delete=models.CASCADE, related_name="licenses")
     kind = models.CharField(max_length=16, choices=LicenseKind.choices)
     total_units = models.PositiveIntegerField(default=0)
     subscription_id = models.CharField(max_length=40, blank=True)
     licence_uuid = models.UUIDField(default=uuid.uuid4, editable=False)
 
+    objects = LicenseQuerySet.as_manager()
     location_path = None
     admin_area = Area.LICENSES
     audit_fields = ("kind", "total_units")
@@ -56,6 +84,13 @@ class PersonQuerySet(RestrictedQuerySet):
         """People with this email, any case. Emails are stored lower-cased; matching LOWER(email) lets
         PostgreSQL use the unique index (`iexact` compiles to UPPER(…) and scans every row)."""
         return self.alias(email_lower=Lower("email")).filter(email_lower=(email or "").strip().lower())
+
+    def holding(self, *kinds: str) -> "PersonQuerySet":
+        """People holding any of these services."""
+        condition = Q()
+        for kind in kinds:
+            condition |= Q(**{PERSON_SERVICE_FLAGS[kind]: True})
+        return self.filter(condition) if kinds else self.none()
 
 
 class PersonStatus(models.TextChoices):
@@ -86,15 +121,19 @@ class Person(OrgOwned):
     # the Users table filtered by location.
     location = models.ForeignKey("controlhub.Location", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="people", verbose_name=_("location"), db_index=False)
-    licenses = models.ManyToManyField(License, blank=True, related_name="people", verbose_name=_("services"),
-                                      through="PersonLicense")
+    # A default in the database too: rows copied in without these columns (bulk writes) hold no services.
+    has_calling_professional = models.BooleanField(LicenseKind.CALLING_PROFESSIONAL.label, default=False,
+                                                   db_default=False)
+    has_calling_basic = models.BooleanField(LicenseKind.CALLING_BASIC.label, default=False, db_default=False)
+    has_messaging = models.BooleanField(LicenseKind.MESSAGING.label, default=False, db_default=False)
+    has_meetings = models.BooleanField(LicenseKind.MEETINGS.label, default=False, db_default=False)
     account = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="person")
 
     objects = PersonQuerySet.as_manager()
     admin_area = Area.PEOPLE
     audit_fields = ("email", "first_name", "last_name", "display_name", "title", "department", "status",
-                    "location", "licenses")
+                    "location")  # and "licenses", the names of the services held (audit_snapshot)
 
     class Meta:
         ordering = ["display_name", "email"]
@@ -114,22 +153,28 @@ class Person(OrgOwned):
     def __str__(self) -> str:
         return self.display_name or self.email
 
+    @property
+    def service_kinds(self) -> frozenset[str]:
+        """The kinds of licence this person holds."""
+        return frozenset(kind for kind, flag in PERSON_SERVICE_FLAGS.items() if getattr(self, flag))
 
-class PersonLicense(models.Model):
-    """A service a person holds: the rows of `Person.licenses`, declared so that the table has no index on
-    `person` of its own. The unique (person, license) index already serves every lookup by person; the one
-    Django adds for an implicit table cost a CSV import ~27% of its writes to this table (two rows per user).
-    Same table and columns as the implicit one had (migration users 0005)."""
+    def set_service_kinds(self, kinds) -> None:
+        for kind, flag in PERSON_SERVICE_FLAGS.items():
+            setattr(self, flag, kind in kinds)
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
-    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="+")
+    @property
+    def licenses(self) -> list[License]:
+        """The organisation's licences this person holds, by kind. Prefetch `organization__licenses` for a list of
+        people (`person_queryset`): one query for the page, not one per person."""
+        held = self.service_kinds
+        return [lic for lic in self.organization.licenses.all() if lic.kind in held]  # License orders by kind
 
-    class Meta:
-        db_table = "users_person_licenses"
-        unique_together = [("person", "license")]
+    @property
+    def has_calling_licence(self) -> bool:
+        return bool(self.service_kinds & set(CALLING_PERSON_KINDS))
 
-    def __str__(self) -> str:
-        return f"{self.person} · {self.license}"
+    def audit_snapshot(self) -> dict:
+        return {**super().audit_snapshot(), "licenses": service_names(self.__dict__)}
 
 
 class WorkspaceType(models.TextChoices):

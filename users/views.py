@@ -48,7 +48,7 @@ def person_list(request):
     number of queries per page whatever the organisation's size."""
     people = (scoped(request, Person)
               .select_related("location", "line__number")
-              .prefetch_related("licenses"))
+              .prefetch_related("organization__licenses"))
     filterset = PersonFilterSet(request.GET or None, queryset=people, organization=request.organization,
                                 account=request.user)
     tidy_filter_form(filterset.form, hide=("email", "display_name"))
@@ -80,7 +80,7 @@ def person_detail(request, pk):
     return render(request, "users/person_detail.html", {
         "person": person,
         "line": getattr(person, "line", None),
-        "licenses": person.licenses.all(),
+        "licenses": person.licenses,
         "devices": person.devices.select_related("model"),
         "can_edit": may_change(request, person),
         "can_delete": may_change(request, person, "delete"),
@@ -138,7 +138,7 @@ def person_edit(request, pk):
 def person_services(request, pk):
     person = _person_or_404(request, pk)
     require_change(request, person)
-    current = set(person.licenses.all())
+    current = set(person.licenses)
     form = ServicesForm(request.POST or None, initial={"licenses": list(current)},
                         organization=request.organization)
     if request.method == "POST" and form.is_valid():

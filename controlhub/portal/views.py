@@ -45,7 +45,8 @@ def overview(request):
                                       active=Count("pk", filter=Q(state=NumberState.ACTIVE)))
     licenses = []
     if may(request.user, Area.LICENSES, VIEW):
-        for lic in scoped(request, License).annotate(used=Count("people")):
+        for lic in scoped(request, License).with_users():
+            lic.used = lic.users
             if lic.kind == LicenseKind.CALLING_WORKSPACES:
                 lic.used = Line.objects.filter(organization=org, workspace__isnull=False).count()
             lic.percent = min(100, round(100 * lic.used / lic.total_units)) if lic.total_units else 0

@@ -16,8 +16,9 @@ from controlhub.models import AuditEvent, Job, JobState
 from controlhub.sync.models import ObjectSync
 from tests.conftest import SYSTEM, licence, org_location
 from users.actions import create_person
+from users.bulk import columns as C
 from users.bulk import jobs
-from users.models import Person, PersonLicense
+from users.models import PERSON_SERVICE_FLAGS, LicenseKind, Person
 
 from .bulk_support import csv_bytes, run_import
 
@@ -199,15 +200,19 @@ def _plan(sql: str, params: list) -> str:
 
 
 @pytest.mark.django_db
-def test_services_are_indexed_by_person_only_through_the_unique_person_and_service_pair():
-    """Two services rows per imported user: the table keeps no index on the person alone, which the unique pair
-    (leading with the person) makes redundant (migration users 0005), and a person's services still use an index."""
-    table = PersonLicense._meta.db_table
-    indexed = _indexes(table)
-    assert ("person_id",) not in indexed
-    assert "UNIQUE" in indexed[("person_id", "license_id")]
-    plan = _plan(f"SELECT license_id FROM {table} WHERE person_id = %s", [uuid.uuid4()])
-    assert "person_id_license_id" in plan, plan
+def test_an_import_writes_services_on_the_person_row_and_no_rows_elsewhere(org):
+    """A person's services are flags on their row (migration users 0006): the services table, two rows and their
+    index entries per imported user, is gone, and an imported user's services are read back from the flags."""
+    from django.db import connection
+
+    assert "users_person_licenses" not in connection.introspection.table_names()
+    assert set(PERSON_SERVICE_FLAGS) == {kind for kind in LicenseKind if kind != LicenseKind.CALLING_WORKSPACES}
+    header = [C.FIRST_NAME, C.LAST_NAME, C.EMAIL, "Webex Calling - Professional", "Basic Messaging", "Basic Meetings"]
+    job = run_import(org, csv_bytes([["Flag", "Person", "flag@example.com", "TRUE", "TRUE", "FALSE"]], header=header))
+    assert job.counts["applied"]["create"] == 1, job.counts
+    person = Person.objects.get(email="flag@example.com")
+    assert person.service_kinds == {LicenseKind.CALLING_PROFESSIONAL, LicenseKind.MESSAGING}
+    assert [lic.kind for lic in person.licenses] == [LicenseKind.CALLING_PROFESSIONAL, LicenseKind.MESSAGING]
 
 
 @pytest.mark.django_db

@@ -47,8 +47,7 @@ def licences_with_usage(queryset):
     organisation's Webex Calling - Workspaces licence)."""
     calling_workspaces = (Workspace.objects.filter(organization=OuterRef("organization"), line__isnull=False)
                           .order_by().values("organization").annotate(n=Count("pk")).values("n"))
-    return queryset.annotate(users=Count("people", distinct=True),
-                             calling_workspaces=Coalesce(Subquery(calling_workspaces), 0))
+    return queryset.with_users().annotate(calling_workspaces=Coalesce(Subquery(calling_workspaces), 0))
 
 
 def licence_usage(licence: License) -> tuple[int, int]:

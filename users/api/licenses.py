@@ -117,7 +117,7 @@ class LicenseDetailView(WebexAPIView):
             raise Http404("License not found")
         if request.query_params.get("includeAssignedTo") != "user":
             return Response(licence_body(licence))
-        people = (Person.objects.restrict(request.user, VIEW).filter(organization_id=org_uuid, licenses=licence)
+        people = (Person.objects.restrict(request.user, VIEW).filter(organization_id=org_uuid).holding(licence.kind)
                   .order_by("display_name", "id"))
         response = paginated(request, people, lambda rows: [
             {"id": person_webex_id(p), "type": "INTERNAL", "displayName": p.display_name, "email": p.email}
@@ -162,6 +162,6 @@ class AssignLicensesView(WebexAPIView):
             "orgId": org_webex_id(org),
             "personId": person_webex_id(person),
             "email": person.email,
-            "licenses": [licence_webex_id(lic) for lic in person.licenses.order_by("kind")],
+            "licenses": [licence_webex_id(lic) for lic in person.licenses],
             "siteUrls": [],
         })

@@ -39,7 +39,7 @@ from controlhub.tenancy import home_organization
 
 from ..actions import delete_person, update_person
 from ..filters import PersonFilterSet
-from ..models import CALLING_PERSON_KINDS, Person, PersonStatus
+from ..models import Person, PersonStatus
 from .common import WEBEX_ROLES, resolve_licences
 
 # Webex `status` values (wxc_sdk.people.PeopleStatus) for ours.
@@ -52,7 +52,7 @@ PERSON_ERRORS = {"email": "emails", "location": "locationId", "phoneNumber": "ph
 def person_queryset(queryset):
     """Everything a person body needs, in a constant number of queries for a whole page."""
     return queryset.select_related("line__number", "line__location", "manager", "account").prefetch_related(
-        "licenses", "account__admin_roles")
+        "organization__licenses", "account__admin_roles")
 
 
 def webex_roles(account: Account | None) -> list[str]:
@@ -73,7 +73,7 @@ def person_body(person: Person, calling_data: bool = False) -> dict:
         "lastName": blank_to_none(person.last_name),
         "orgId": org_webex_id(person.organization_id),
         "roles": webex_roles(person.account),
-        "licenses": [licence_webex_id(lic) for lic in person.licenses.all()],
+        "licenses": [licence_webex_id(lic) for lic in person.licenses],
         "department": blank_to_none(person.department),
         "title": blank_to_none(person.title),
         "manager": person.manager.display_name if person.manager else None,
@@ -307,7 +307,7 @@ class PersonDetailView(WebexAPIView):
             phone = work_number(data)
             if "extension" in data or phone:
                 extension = data.get("extension") or None
-                if person.licenses.filter(kind__in=CALLING_PERSON_KINDS).exists():
+                if person.has_calling_licence:
                     assign_calling(actor, person, location=location, extension=extension, phone_number=phone)
                 elif extension or phone:
                     raise ValidationError({"licenses": "A phone number or extension needs a Webex Calling licence."})
@@ -318,7 +318,7 @@ class PersonDetailView(WebexAPIView):
 
     @staticmethod
     def set_licences(actor, person: Person, wanted: list) -> None:
-        current = set(person.licenses.all())
+        current = set(person.licenses)
         add, remove = [lic for lic in wanted if lic not in current], [lic for lic in current if lic not in wanted]
         if add or remove:
             change_calling_person_licenses(actor, person, add=add, remove=remove)

@@ -2,9 +2,10 @@
 
 Same rules as the single-object actions (the plans come from `validate`, which reuses their validators and
 helpers; names are normalised by `users.actions._normalise_person`). The writes are set-based: a batch reads the
-current state of the people it updates with three queries, then writes people, services, lines, audit events
-and the push outbox with one COPY (or one `UPDATE … FROM`) per table — no model instances, no per-row queries;
-their foreign keys are checked once per referenced table, not once per row (`controlhub.bulkwrite`).
+current state of the people it updates with two queries, then writes people (their services are flags on
+their rows), lines, audit events and the push outbox with one COPY (or one `UPDATE … FROM`) per table — no model
+instances, no per-row queries; their foreign keys are checked once per referenced table, not once per row
+(`controlhub.bulkwrite`).
 New rows are generated while they stream into their COPY, so the client's work overlaps the server's. The push
 keys of what a batch touched are named here from what it wrote (one query for the phones of lines it found), not
 asked of the generic key functions, which would look the whole batch up again.
@@ -31,7 +32,7 @@ from controlhub.models import AuditAction, Location, Organization
 from devices.models import DeviceLine
 from devices.sync import phone_file_key
 from users.actions import _normalise_person
-from users.models import License, Person, PersonLicense
+from users.models import PERSON_SERVICE_FLAGS, License, Person, service_names
 
 from .validate import CREATE, UPDATE, RowPlan
 
@@ -173,11 +174,11 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
     if creates:
         actor.require(Person, "create")
     location_names = dict(Location.objects.filter(organization=org).values_list("pk", "name"))
-    licence_names = {lic.pk: str(lic) for lic in License.objects.filter(organization=org)}
+    licence_flags = {lic.pk: PERSON_SERVICE_FLAGS[lic.kind] for lic in License.objects.filter(organization=org)
+                     if lic.kind in PERSON_SERVICE_FLAGS}
 
-    # ---- the current state of the people this batch updates: people, their services, their lines
+    # ---- the current state of the people this batch updates (services are flags on their rows), their lines
     current: dict = {}
-    held: dict = defaultdict(set)
     lines_before: dict = {}
     if updates:
         allowed = Person.objects.filter(organization=org, pk__in=[p.person_id for p in updates])
@@ -187,9 +188,6 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
         current = {row[0]: dict(zip(columns, row, strict=True)) for row in allowed.values_list(*columns)}
         if len(current) != len(updates):
             raise PermissionDenied(_("Your administrator role does not allow changing this user."))
-        for person_id, licence_id in PersonLicense.objects.filter(person_id__in=list(current)).values_list(
-                "person_id", "license_id"):
-            held[person_id].add(licence_id)
         for row in Line.objects.filter(person_id__in=list(current)).values_list(*LINE_COLUMNS):
             lines_before[row[1]] = dict(zip(LINE_COLUMNS, row, strict=True))
     # The phones showing those lines (shared appearances included), read before a line is deleted: their files
@@ -204,14 +202,24 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
         line["number_id"] for line in lines_before.values() if line["number_id"]}
     e164 = dict(Number.objects.filter(pk__in=number_ids).values_list("pk", "e164")) if number_ids else {}
 
-    licence_lists: dict = {}  # a batch holds a handful of licence combinations: sort each once
+    service_lists: dict = {}  # a batch holds a handful of service combinations: name each once
+    flags = tuple(PERSON_SERVICE_FLAGS.values())
+    held = itemgetter(*flags)
 
-    def person_snapshot(values: dict, licences: set) -> dict:
-        key = frozenset(licences)
-        names = licence_lists.get(key)
+    def person_snapshot(values: dict) -> dict:
+        key = held(values)
+        names = service_lists.get(key)
         if names is None:
-            names = licence_lists[key] = sorted(licence_names[pk] for pk in key)
-        return snapshot(Person, values, {"location": location_names.get(values["location_id"]), "licenses": names})
+            names = service_lists[key] = service_names(values)
+        result = snapshot(Person, values, {"location": location_names.get(values["location_id"])})
+        result["licenses"] = names  # as `Person.audit_snapshot`
+        return result
+
+    def set_services(values: dict, plan: RowPlan) -> None:
+        for pk in plan.add:
+            values[licence_flags[pk]] = True
+        for pk in plan.remove:
+            values[licence_flags[pk]] = False
 
     def line_snapshot(values: dict) -> dict:
         return snapshot(Line, values, {"location": location_names.get(values["location_id"]),
@@ -237,38 +245,28 @@ def _apply_batch(actor: Actor, org: Organization, plans: list[RowPlan]) -> None:
             _normalise_person(_Values(values))
             for column, make in defaults:
                 values[column] = make()
+            set_services(values, plan)
             plan.person_id = values["id"]
             people[plan.person_id] = values
             yield [values[c] for c in person_columns]
             changes.append((AuditAction.CREATE, "person", plan.person_id, org_id,
-                            values["display_name"] or values["email"], None, person_snapshot(values, plan.add)))
+                            values["display_name"] or values["email"], None, person_snapshot(values)))
 
     insert_rows(Person, person_columns, new_people())
     changed_rows = []
     for plan in updates:
         before = current[plan.person_id]
         values = dict(before)
-        if plan.fields:
+        if plan.fields or plan.add or plan.remove:
             values.update(plan.fields)
             _normalise_person(_Values(values))
+            set_services(values, plan)
             values["updated"] = now
-            changed_rows.append([plan.person_id, *(values[c] for c in PERSON_COLUMNS), now])
+            changed_rows.append([plan.person_id, *(values[c] for c in PERSON_COLUMNS), *held(values), now])
         people[plan.person_id] = values
-        licences = held[plan.person_id]
         changes.append((AuditAction.UPDATE, "person", plan.person_id, org.pk, values["display_name"] or values["email"],
-                        person_snapshot(before, licences),
-                        person_snapshot(values, (licences | set(plan.add)) - set(plan.remove))))
-    update_rows(Person, [*PERSON_COLUMNS, "updated"], changed_rows)
-
-    # ---- services: one DELETE per licence removed, one COPY for every licence added
-    removals: dict = defaultdict(list)
-    for plan in updates:
-        for licence_id in plan.remove:
-            removals[licence_id].append(plan.person_id)
-    for licence_id, person_ids in removals.items():
-        PersonLicense.objects.filter(license_id=licence_id, person_id__in=person_ids).delete()
-    insert_rows(PersonLicense, ["person_id", "license_id"],
-                ((plan.person_id, licence_id) for plan in plans for licence_id in plan.add))
+                        person_snapshot(before), person_snapshot(values)))
+    update_rows(Person, [*PERSON_COLUMNS, *flags, "updated"], changed_rows)
 
     # ---- calling lines
     touched_lines = []

@@ -21,7 +21,7 @@ from calling.validators import normalize_number, validate_extension
 from controlhub.models import Location, Organization
 from devices.models import Device
 from users.actions import check_license_set, check_license_units
-from users.models import CALLING_PERSON_KINDS, License, Person, PersonLicense
+from users.models import CALLING_PERSON_KINDS, PERSON_SERVICE_FLAGS, License, Person
 
 from . import columns as C
 from .parse import EXTRA_CELLS, ROW_NUMBER, ParsedFile
@@ -184,7 +184,7 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
     duplicate_message: dict[str, str] = {}
 
     # ---- bulk lookups
-    lookups = _Lookups(org, account)
+    lookups = _Lookups(org, account, licences)
     lookups.load_people([e for e in unique_emails if e not in email_problems])
     locations = {loc.name.casefold(): loc for loc in Location.objects.filter(organization=org)}
     allowed_locations = None
@@ -300,7 +300,7 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
         if person is None and location is None and not loc_value and lookups.location_scoped:
             plan.error(C.LOCATION, _("You can only use locations you administer."))
         # services
-        current = lookups.licences.get(person["pk"], NO_SERVICES) if person is not None else NO_SERVICES
+        current = person.services if person is not None else NO_SERVICES
         # Most rows repeat a handful of service cells over a handful of held sets: work each pair out once.
         memo_key = (id(current), *(values[i] for _lic, values in services))
         outcome = services_seen.get(memo_key)
@@ -453,8 +453,9 @@ class _Record:
 
 
 class _PersonRow(_Record):
+    # `services`: the licence pks the person holds, one frozenset shared by everyone holding the same
     __slots__ = ("pk", "email", "first_name", "last_name", "display_name", "title", "department", "location_id",
-                 "status")
+                 "status", "services")
 
 
 class _LineRow(_Record):
@@ -467,13 +468,13 @@ ORG_SCAN_ROWS = 2000
 
 
 class _Lookups:
-    """What the rows refer to, fetched in bulk: people, their licences and lines, extensions, numbers."""
+    """What the rows refer to, fetched in bulk: people with their services, their lines, extensions, numbers."""
 
-    def __init__(self, org: Organization, account):
+    def __init__(self, org: Organization, account, licences: list[License]):
         self.org, self.account = org, account
+        self.licences = licences
         self.people: dict[str, _PersonRow] = {}
         self.elsewhere: set[str] = set()
-        self.licences: dict = defaultdict(set)
         self.lines: dict = {}
         self.with_devices: set = set()
         self.extensions: dict[str, object] = {}
@@ -494,24 +495,35 @@ class _Lookups:
 
     def load_people(self, emails: list[str]) -> None:
         self.org_scan = len(emails) > ORG_SCAN_ROWS
-        fields = ("pk", "email", "first_name", "last_name", "display_name", "title", "department", "location_id",
-                  "status")
+        fields = _PersonRow.__slots__[:-1]
+        flags = [(flag, kind) for kind, flag in PERSON_SERVICE_FLAGS.items()]
+        held: dict[tuple, frozenset] = {}  # the service flags' values -> the licence pks they stand for
+        pks = {lic.kind: lic.pk for lic in self.licences}
+
+        def person(row: tuple) -> _PersonRow:
+            values = row[len(fields):]
+            services = held.get(values)
+            if services is None:
+                services = held[values] = frozenset(pks[kind] for (_flag, kind), on in zip(flags, values, strict=True)
+                                                    if on and kind in pks)
+            return _PersonRow(*row[:len(fields)], services)
+
+        columns = (*fields, *(flag for flag, _kind in flags))
         in_org = Person.objects.filter(organization=self.org)
         if self.org_scan:
             wanted = set(emails)
-            for row in in_org.values_list(*fields).iterator(chunk_size=10000):
+            for row in in_org.values_list(*columns).iterator(chunk_size=10000):
                 if row[1].lower() in wanted:
-                    self.people[row[1].lower()] = _PersonRow(*row)
+                    self.people[row[1].lower()] = person(row)
             ids = None  # every person of the organisation: filter the related rows by organisation, not by id
         else:
             for chunk in _chunks(emails):
-                for row in in_org.alias(email_lower=Lower("email")).filter(email_lower__in=chunk).values_list(*fields):
-                    self.people[row[1].lower()] = _PersonRow(*row)
+                for row in in_org.alias(email_lower=Lower("email")).filter(email_lower__in=chunk).values_list(*columns):
+                    self.people[row[1].lower()] = person(row)
             ids = [p.pk for p in self.people.values()]
         self._load_elsewhere([e for e in emails if e not in self.people])
         if not self.people:
             return
-        through = PersonLicense.objects
         lines = Line.objects.filter(person__isnull=False)
         devices = Device.objects.filter(person__isnull=False)
         changeable = Person.objects.restrict(self.account, "change") if self.changeable is not None else None
@@ -522,20 +534,12 @@ class _Lookups:
             else:
                 scope = {"person_id__in": chunk}
                 own = {"pk__in": chunk}
-            for person_id, licence_id in through.filter(**scope).values_list("person_id", "license_id") \
-                    .iterator(chunk_size=10000):
-                self.licences[person_id].add(licence_id)
             for row in lines.filter(**scope).values_list("pk", "person_id", "extension", "number_id", "location_id") \
                     .iterator(chunk_size=10000):
                 self.lines[row[1]] = _LineRow(*row)
             self.with_devices.update(devices.filter(**scope).values_list("person_id", flat=True).distinct())
             if changeable is not None:
                 self.changeable.update(changeable.filter(**own).values_list("pk", flat=True))
-        # People holding the same services share one frozenset: the row check memoises its services outcome by it.
-        shared: dict[frozenset, frozenset] = {}
-        for person_id, held in self.licences.items():
-            frozen = frozenset(held)
-            self.licences[person_id] = shared.setdefault(frozen, frozen)
 
     def _load_elsewhere(self, emails: list[str]) -> None:
         """Emails are unique across organisations: one parameter per chunk of addresses, not one per address."""
@@ -581,8 +585,5 @@ class _Lookups:
                 self.numbers[e164] = {"pk": pk, "location_id": location_id, "owner": person_id or workspace_id}
 
     def free_units(self, licences: list[License]) -> dict:
-        from django.db.models import Count
-
-        used = dict(License.objects.filter(organization=self.org).annotate(n=Count("people"))
-                    .values_list("pk", "n"))
+        used = dict(License.objects.filter(organization=self.org).with_users().values_list("pk", "users"))
         return {lic.pk: lic.total_units - used.get(lic.pk, 0) for lic in licences}
