@@ -75,6 +75,8 @@ class Line(OrgOwned):
                                  verbose_name=_("location"))
     person = models.OneToOneField("users.Person", null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="line")
+    # Unique where set, on PostgreSQL through a partial index (migration calling 0007): a person's line has no
+    # workspace, and a line with an extension only has no number; neither writes an entry into these indexes.
     workspace = models.OneToOneField("users.Workspace", null=True, blank=True, on_delete=models.CASCADE,
                                      related_name="line")
     # Unique through Meta.constraints rather than unique=True, which on PostgreSQL also builds a second,

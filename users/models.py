@@ -127,6 +127,7 @@ class Person(OrgOwned):
     has_calling_basic = models.BooleanField(LicenseKind.CALLING_BASIC.label, default=False, db_default=False)
     has_messaging = models.BooleanField(LicenseKind.MESSAGING.label, default=False, db_default=False)
     has_meetings = models.BooleanField(LicenseKind.MEETINGS.label, default=False, db_default=False)
+    # Unique where set, on PostgreSQL through a partial index (migration users 0007): most people have no account.
     account = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="person")
 

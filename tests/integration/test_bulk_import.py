@@ -5,6 +5,7 @@ from calling.models import Line
 from controlhub.models import AuditEvent, AuditSource, JobState
 from tests.conftest import free_number, licence, org_location
 from users.bulk import columns as C
+from users.bulk import jobs
 from users.models import LicenseKind, Person
 
 from .bulk_support import HEADER, csv_bytes, error_report, errors_of, preview, run_import
@@ -182,6 +183,9 @@ def test_licence_units_run_out_in_row_order(org):
     lic.total_units = 2
     lic.save()
     rows = [["A", "", "", f"u{i}@example.com", "", "", "", "", "TRUE"] for i in range(3)]
+    exact = preview(org, csv_bytes(rows[:2]))  # exactly the units left: every row fits
+    assert exact.counts["create"] == 2, exact.preview
+    jobs.cancel(exact)
     job = run_import(org, csv_bytes(rows))
     assert job.counts["applied"]["create"] == 2
     assert errors_of(job)[4][0] == ("Basic Messaging", "No Basic Messaging licences left (2 of 2 assigned).")

@@ -12,10 +12,10 @@ from calling.actions import assign_calling
 from calling.models import Line
 from controlhub.actions import create_location
 from controlhub.bulkwrite import insert_rows, new_ids, set_based_references
-from controlhub.models import AuditEvent, Job, JobState
+from controlhub.models import Account, AuditEvent, Job, JobState
 from controlhub.sync.models import ObjectSync
 from tests.conftest import SYSTEM, licence, org_location
-from users.actions import create_person
+from users.actions import create_person, create_workspace
 from users.bulk import columns as C
 from users.bulk import jobs
 from users.models import PERSON_SERVICE_FLAGS, LicenseKind, Person
@@ -203,8 +203,6 @@ def _plan(sql: str, params: list) -> str:
 def test_an_import_writes_services_on_the_person_row_and_no_rows_elsewhere(org):
     """A person's services are flags on their row (migration users 0006): the services table, two rows and their
     index entries per imported user, is gone, and an imported user's services are read back from the flags."""
-    from django.db import connection
-
     assert "users_person_licenses" not in connection.introspection.table_names()
     assert set(PERSON_SERVICE_FLAGS) == {kind for kind in LicenseKind if kind != LicenseKind.CALLING_WORKSPACES}
     header = [C.FIRST_NAME, C.LAST_NAME, C.EMAIL, "Webex Calling - Professional", "Basic Messaging", "Basic Meetings"]
@@ -243,6 +241,30 @@ def test_lines_without_an_extension_never_clash_and_a_repeated_extension_is_stil
     newcomer = create_person(SYSTEM, org, email="newcomer@example.com", location=hq, licenses=[licence(org)])
     with pytest.raises(IntegrityError, match="line_extension_unique_in_org"), transaction.atomic():
         Line.objects.create(organization=org, location=hq, person=newcomer, extension="4103")
+
+
+@pytest.mark.django_db
+def test_mostly_empty_links_are_unique_where_set_and_a_second_holder_is_still_refused(org, make_calling_person):
+    """A person's account and a line's workspace and number are unique indexes over the rows where they are set
+    (migrations users 0007, calling 0007): a row without one writes no entry, and a second holder is refused."""
+    for table, column in (("users_person", "account_id"), ("calling_line", "workspace_id"),
+                          ("calling_line", "number_id")):
+        definition = _indexes(table)[(column,)]
+        assert "UNIQUE" in definition and f"WHERE ({column} IS NOT NULL)" in definition, definition
+    holder = make_calling_person(org, "4201", with_number=True)
+    other = make_calling_person(org, "4202")
+    with pytest.raises(IntegrityError, match="calling_line_number_id_key"), transaction.atomic():
+        Line.objects.filter(pk=other.line.pk).update(number=holder.line.number)
+    workspace = create_workspace(SYSTEM, org, display_name="Lobby", location=org_location(org, "HQ"))
+    Line.objects.filter(pk=holder.line.pk).update(person=None, workspace=workspace)
+    with pytest.raises(IntegrityError, match="calling_line_workspace_id_key"), transaction.atomic():
+        Line.objects.filter(pk=other.line.pk).update(person=None, workspace=workspace)
+    account = Account.objects.create_user("linked@example.com", "a-long-password-123")
+    Person.objects.filter(pk=holder.pk).update(account=account)
+    with pytest.raises(IntegrityError, match="users_person_account_id_key"), transaction.atomic():
+        Person.objects.filter(pk=other.pk).update(account=account)
+    # The reverse one-to-ones still join (reverse select_related needs the field's uniqueness in Django's state).
+    assert Account.objects.select_related("person").get(pk=account.pk).person == holder
 
 
 @pytest.mark.django_db
