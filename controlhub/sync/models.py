@@ -69,7 +69,10 @@ class ObjectSync(models.Model):
     id = models.BigAutoField(primary_key=True)
     object_type = IdentifierField(max_length=40)
     object_id = IdentifierField(max_length=64)
-    sync_target = models.ForeignKey(SyncTarget, on_delete=models.CASCADE, related_name="object_versions")
+    # No index of its own: records are read by object (the unique index below), never by target, and targets are
+    # not deleted (their organisation's deletion leaves them); a CSV import writes 100k records at a time.
+    sync_target = models.ForeignKey(SyncTarget, on_delete=models.CASCADE, related_name="object_versions",
+                                    db_index=False)
     version = models.BigIntegerField()
 
     class Meta:

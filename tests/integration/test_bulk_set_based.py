@@ -215,9 +215,9 @@ def test_an_import_writes_services_on_the_person_row_and_no_rows_elsewhere(org):
 
 @pytest.mark.django_db
 def test_rows_an_import_writes_keep_no_index_that_another_one_serves():
-    """Per imported user, a line and two audit events: a line's organisation is served by the (organisation,
-    extension) unique index, which holds every line (migration calling 0006); nothing reads events by actor
-    (controlhub 0006)."""
+    """Per imported user, a line, two audit events and a sync record: a line's organisation is served by the
+    (organisation, extension) unique index, which holds every line (migration calling 0006); nothing reads events
+    by actor (controlhub 0006) or sync records by target (controlhub 0007)."""
     lines = _indexes(Line._meta.db_table)
     assert ("organization_id",) not in lines
     unique = lines[("organization_id", "extension")]
@@ -225,6 +225,7 @@ def test_rows_an_import_writes_keep_no_index_that_another_one_serves():
     assert "line_extension_unique_in_org" in _plan(
         f"SELECT id FROM {Line._meta.db_table} WHERE organization_id = %s", [uuid.uuid4()])
     assert ("actor_id",) not in _indexes(AuditEvent._meta.db_table)
+    assert ("sync_target_id",) not in _indexes(ObjectSync._meta.db_table)  # read by object only (controlhub 0007)
 
 
 @pytest.mark.django_db
