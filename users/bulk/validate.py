@@ -231,11 +231,14 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
     num_rows: dict[str, list[int]] = defaultdict(list)
     rows = frame[ROW_NUMBER].tolist()
     extras = frame[EXTRA_CELLS].tolist()
-    texts = {column: s.tolist() for column, s in text_series.items()}
+    # (column, Person field, cells, rows too long) per text column: no lookups by column inside the row loop
+    texts = [(column, C.PERSON_TEXT_COLUMNS[column], s.tolist(), too_long[column]) for column, s in text_series.items()]
     exts = ext_series.tolist() if ext_series is not None else None
     nums = num_series.tolist() if num_series is not None else None
     locs = loc_series.tolist() if loc_series is not None else None
     services = [(lic, frame[label].tolist()) for label, lic in service_labels.items()]
+    # Each row's service cells as one tuple, made in C: the services memo's key with the person's held set.
+    service_cells = list(zip(*(values for _lic, values in services), strict=True)) if services else [()] * len(frame)
     remove_mode = mode == "add-and-remove-services"
     licence_sets: dict[frozenset, tuple[str | None, bool]] = {}  # services after the row -> (problem, calling)
     services_seen: dict[tuple, tuple] = {}  # (held set's id, the row's service cells) -> its services outcome
@@ -269,12 +272,11 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
             plan.error(C.EMAIL, _("Your administrator role does not allow adding users."))
             continue
         # text fields: blank = unchanged, REMOVE clears
-        for column, values in texts.items():
-            name = C.PERSON_TEXT_COLUMNS[column]
+        for column, name, values, too_long_rows in texts:
             value = values[i]
             if not value:
                 continue
-            if i in too_long[column]:
+            if i in too_long_rows:
                 plan.error(column, _("Ensure this value has at most %(n)s characters.") % {"n": _max_length(name)})
                 continue
             new = "" if value.upper() == C.REMOVE else value
@@ -302,7 +304,7 @@ def validate(org: Organization, parsed: ParsedFile, mode: str, account=None) -> 
         # services
         current = person.services if person is not None else NO_SERVICES
         # Most rows repeat a handful of service cells over a handful of held sets: work each pair out once.
-        memo_key = (id(current), *(values[i] for _lic, values in services))
+        memo_key = (id(current), service_cells[i])
         outcome = services_seen.get(memo_key)
         if outcome is None:
             add, remove, problems = set(), set(), []
