@@ -189,19 +189,17 @@ def reset(org) -> None:
     """Remove what an import created, so the same file can be imported again."""
     from calling.models import Line
     from controlhub.models import AuditEvent, Job
+    from controlhub.sync import forget_deleted_objects
     from controlhub.sync.models import ObjectSync
     from users.models import Person
 
-    # The removed people's and lines' sync records go too: each round imports into the same database, not into
-    # one holding another 100k records from the round before (which made every round slower than the last).
-    for model, object_type in ((Line, "line"), (Person, "person")):
-        ids = [str(pk) for pk in model.objects.filter(organization=org).values_list("pk", flat=True)]
-        for start in range(0, len(ids), 10000):
-            ObjectSync.objects.filter(object_type=object_type, object_id__in=ids[start:start + 10000]).delete()
     Line.objects.filter(organization=org).delete()
     Person.objects.filter(organization=org).delete()
     Job.objects.filter(organization=org).delete()
     AuditEvent.objects.filter(organization=org).delete()
+    # The removed people's and lines' sync records go too, as the hourly sweep removes them: each round imports into
+    # the same database, not into one holding another 100k records from the round before (every round was slower).
+    forget_deleted_objects()
     # Leave the tables as a settled database would be: without it, the next import shares the two cores with
     # autovacuum cleaning up after these deletes, and walks their dead index entries (same emails, extensions).
     from django.db import connection

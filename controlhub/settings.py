@@ -214,6 +214,7 @@ JOB_FILES_DIR = Path(os.environ.get("JOB_FILES_DIR", BASE_DIR / "var" / "jobs"))
 # Push pipeline (controlhub/sync): beat re-enqueues anything whose pushed version lags its desired version.
 CELERY_BEAT_SCHEDULE = {
     "reconcile-lagging-pushes": {"task": "controlhub.sync.tasks.reconcile_lagging", "schedule": 30.0},
+    "forget-deleted-sync-records": {"task": "controlhub.sync.tasks.forget_deleted", "schedule": 3600.0},
 }
 SYNC_TASK_QUEUE = os.environ.get("SYNC_TASK_QUEUE") or None   # None: the default queue
 SYNC_MAX_ATTEMPTS = int(os.environ.get("SYNC_MAX_ATTEMPTS", "8"))

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Case, CharField, F, Q, Value, When
 from django.db.models.functions import Greatest
@@ -480,6 +482,42 @@ def reconcile(now=None, grace_seconds: float = 15.0) -> int:
     for target, target_keys in by_target.items():
         release_claims(target, target_keys)  # a claim left by a lost message must not block the re-queue
     return enqueue(keys) if keys else 0
+
+
+FORGET_CHUNK = 5000
+
+
+def forget_deleted_objects() -> int:
+    """Remove the sync records of objects that no longer exist; returns how many.
+
+    A deletion is pushed like any change, so the deleted object's record is written last of all, and rows deleted
+    by cascade keep theirs: nothing reads them again (`object_status` asks about objects that exist), but they pile
+    up, and every import after a mass deletion writes into a larger unique index. Records whose type names no
+    single model are kept. Ids are compared as `bump` wrote them (`str(pk)`), in chunks of the records' own order.
+    """
+    models_by_type: dict[str, list] = defaultdict(list)
+    for model in apps.get_models():
+        models_by_type[model._meta.model_name].append(model)
+    removed = 0
+    for object_type in ObjectSync.objects.order_by().values_list("object_type", flat=True).distinct():
+        candidates = models_by_type.get(object_type, [])
+        if len(candidates) != 1:
+            continue
+        model, last = candidates[0], 0
+        records = ObjectSync.objects.filter(object_type=object_type).order_by("pk")
+        while chunk := list(records.filter(pk__gt=last).values_list("pk", "object_id")[:FORGET_CHUNK]):
+            last = chunk[-1][0]
+            ids = set()
+            for _pk, object_id in chunk:
+                try:
+                    ids.add(model._meta.pk.to_python(object_id))
+                except ValidationError:
+                    pass  # not an id of this model: nothing of it can exist
+            existing = {str(pk) for pk in model._base_manager.filter(pk__in=ids).values_list("pk", flat=True)}
+            gone = [pk for pk, object_id in chunk if object_id not in existing]
+            if gone:
+                removed += ObjectSync.objects.filter(pk__in=gone).delete()[0]
+    return removed
 
 
 def retry_now(targets: Iterable[SyncTarget]) -> int:

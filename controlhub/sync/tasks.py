@@ -1,7 +1,7 @@
 """Celery tasks of the push pipeline."""
 from celery import shared_task
 
-from . import push_now, reconcile
+from . import forget_deleted_objects, push_now, reconcile
 
 
 @shared_task(acks_late=True)
@@ -14,3 +14,9 @@ def push_keys(target: str, keys: list[str]) -> dict[str, str]:
 def reconcile_lagging() -> int:
     """Beat: re-enqueue keys whose pushed version lags their desired version."""
     return reconcile()
+
+
+@shared_task
+def forget_deleted() -> int:
+    """Beat: remove the sync records of deleted objects."""
+    return forget_deleted_objects()

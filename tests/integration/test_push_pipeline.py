@@ -12,6 +12,7 @@ from controlhub import sync
 from controlhub.models import ObjectSync, SyncStatus, SyncTarget
 from devices.actions import create_device
 from tests.conftest import SYSTEM, licence, org_location
+from users.actions import delete_person
 
 pytest_plugins = ["tests.integration.engine_fixtures", "tests.integration.provisioning_fixtures",
                   "tests.integration.pipeline_fixtures"]
@@ -278,3 +279,27 @@ def test_a_phone_that_fails_alone_does_not_hold_back_its_batch(provisioning, org
     assert results[bad_key] == SyncStatus.FAILED and results[keys[0]] == SyncStatus.SYNCED
     assert all(s.status == SyncStatus.SYNCED for d in good for s in sync.object_status(d)
                if s.target == sync.PROVISIONING)
+
+
+@pytest.mark.django_db
+def test_the_sync_records_of_deleted_objects_are_forgotten_and_the_others_kept(nothing_queued, org, settings,
+                                                                               monkeypatch):
+    """A deleted person keeps no sync record, nor does their line (deleted with them, without an event of its
+    own); an existing person's records and records of no known model stay."""
+    monkeypatch.setattr(sync, "FORGET_CHUNK", 2)  # several chunks per type
+    assert "controlhub.sync.tasks.forget_deleted" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    kept, leaving = make_person(org, "6101"), make_person(org, "6102")
+    gone = {("person", str(leaving.pk)), ("line", str(leaving.line.pk))}
+    delete_person(SYSTEM, leaving)
+    records = ObjectSync.objects.values_list("object_type", "object_id")
+    assert gone <= set(records.all())
+    ObjectSync.objects.create(object_type="nosuchmodel", object_id="1",
+                              sync_target=ObjectSync.objects.first().sync_target, version=1)
+    before = set(records.all())
+    assert sync.forget_deleted_objects() >= 2
+    left = set(records.all())
+    assert before - left >= gone
+    kept_records = {obj for obj in before if obj[1] in (str(kept.pk), str(kept.line.pk))}
+    assert ("line", str(kept.line.pk)) in kept_records and kept_records | {("nosuchmodel", "1")} <= left
+    # Every record left names an object that exists: a second sweep finds nothing more.
+    assert sync.forget_deleted_objects() == 0
