@@ -126,6 +126,8 @@ class TimestampedModel(models.Model):
 
     # Fields recorded in the audit log's before/after snapshots; subclasses list theirs.
     audit_fields: tuple[str, ...] = ()
+    # Labels of what a snapshot records beyond its fields (e.g. a person's services), as the audit log shows them.
+    audit_labels: dict[str, str] = {}
 
     class Meta:
         abstract = True
@@ -363,12 +365,18 @@ class AuditEvent(models.Model):
         model = self.object_model
 
         def label(name: str) -> str:
+            if model is not None and name in model.audit_labels:
+                return str(model.audit_labels[name])
             try:
                 return str(model._meta.get_field(name).verbose_name) if model else name
             except FieldDoesNotExist:  # a field since renamed, or a synthetic key such as a device's "members"
                 return name.replace("_", " ")
 
-        return [(label(k), before.get(k), after.get(k)) for k in sorted(set(before) | set(after))]
+        def shown(value):
+            # A list (a person's services) reads as its items, and an empty one as nothing: not as Python's repr.
+            return (", ".join(map(str, value)) or None) if isinstance(value, list) else value
+
+        return [(label(k), shown(before.get(k)), shown(after.get(k))) for k in sorted(set(before) | set(after))]
 
 
 # --------------------------------------------------------------------------------------------- jobs

@@ -135,6 +135,7 @@ class Person(OrgOwned):
     admin_area = Area.PEOPLE
     audit_fields = ("email", "first_name", "last_name", "display_name", "title", "department", "status",
                     "location")  # and "licenses", the names of the services held (audit_snapshot)
+    audit_labels = {"licenses": _("services")}
 
     class Meta:
         ordering = ["display_name", "email"]

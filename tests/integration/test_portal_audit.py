@@ -2,8 +2,9 @@
 import pytest
 
 from controlhub.roles import Role
-from tests.conftest import org_location
+from tests.conftest import licence, org_location
 from tests.integration.portal_support import client_for
+from users.models import LicenseKind
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +39,18 @@ def test_audit_filters(org, other_org, full_admin):
 
 def test_read_only_admin_reads_the_audit_log(org, make_admin):
     assert client_for(make_admin(Role.READ_ONLY_ADMIN, org=org)).get("/audit/").status_code == 200
+
+
+def test_a_change_of_services_reads_as_the_services_named(org, full_admin, make_calling_person):
+    """A person's services are flags on their row; the log records their names under one "services" entry."""
+    person = make_calling_person(org, "6301")
+    meetings = licence(org, LicenseKind.MEETINGS)
+    client = client_for(full_admin)
+    assert client.post(f"/users/{person.pk}/services/", {"licenses": [licence(org).pk, meetings.pk]}).status_code == 302
+    page = client.get("/audit/", {"source": "UI", "object_type": "person"})
+    (event,) = page.context["page"].items
+    assert event.changed_fields == [("services", "Webex Calling - Professional",
+                                     "Basic Meetings, Webex Calling - Professional")]
+    content = page.content.decode()
+    assert '<th scope="row">services</th>' in content and "Basic Meetings, Webex Calling - Professional" in content
+    assert "[&#x27;" not in content  # no Python list repr
