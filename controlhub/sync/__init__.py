@@ -490,9 +490,10 @@ FORGET_CHUNK = 5000
 def forget_deleted_objects() -> int:
     """Remove the sync records of objects that no longer exist; returns how many.
 
-    A deletion is pushed like any change, so the deleted object's record is written last of all, and rows deleted
-    by cascade keep theirs: nothing reads them again (`object_status` asks about objects that exist), but they pile
-    up, and every import after a mass deletion writes into a larger unique index. Records whose type names no
+    A deletion is pushed like any change, so a deleted object keeps its record, and so do rows deleted by cascade:
+    nothing reads them again (`object_status` asks about objects that exist), but they pile up, and every import
+    after a mass deletion writes into a larger unique index. A record and its object commit together, so a record
+    read before its object's lookup never names an object still to come. Records whose type names no
     single model are kept. Ids are compared as `bump` wrote them (`str(pk)`), in chunks of the records' own order.
     """
     models_by_type: dict[str, list] = defaultdict(list)
