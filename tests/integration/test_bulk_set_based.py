@@ -1,5 +1,6 @@
 """The CSV import's set-based writes on PostgreSQL: foreign keys checked once per referenced table (with the
 locks PostgreSQL's own per-row checks take), ids made in bulk, and batches applied on several connections at once."""
+import concurrent.futures
 import threading
 import uuid
 
@@ -162,8 +163,13 @@ def test_a_connection_that_finishes_starts_the_next_batch_while_an_earlier_one_s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cancel_with_batches_at_once_reports_every_batch_that_ran(org, monkeypatch):
+@pytest.mark.parametrize("both_end_before_the_job_looks", [False, True])
+def test_cancel_with_batches_at_once_reports_every_batch_that_ran(org, monkeypatch, both_end_before_the_job_looks):
     monkeypatch.setattr(jobs, "BATCH_SIZE", 10)
+    if both_end_before_the_job_looks:
+        # The job's thread wakes only once both running batches have ended: it must still see the cancel (it once
+        # asked only while a batch still ran, and then started the rest).
+        monkeypatch.setattr(jobs, "wait", lambda futures, return_when: concurrent.futures.wait(futures))
     together = threading.Barrier(2, timeout=10)
     original = jobs.apply_plans
 

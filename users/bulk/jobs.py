@@ -305,8 +305,6 @@ def applied_batches(apply: Callable, actor: Actor, org: Organization, batches: l
         running: deque = deque()  # (batch, future), in file order
         stopping = False
         while True:
-            if running:  # woken by a finished batch: once the job is being cancelled, start no new one
-                stopping = stopping or stop()
             # A connection that finishes starts the next batch at once, even while an earlier batch still runs.
             while not stopping and sum(not f.done() for _, f in running) < APPLY_CONNECTIONS and (
                     following := next(waiting, None)) is not None:
@@ -317,6 +315,10 @@ def applied_batches(apply: Callable, actor: Actor, org: Organization, batches: l
             while running and running[0][1].done():
                 batch, future = running.popleft()
                 yield batch, future.result()  # the batches started meanwhile still finish, and are reported
+            # Woken by a finished batch: once the job is being cancelled, start no new one. Asked on every wake,
+            # also when every running batch has finished by then (asking only while some still ran missed a
+            # cancel whenever both batches ended before this thread woke, and the job ran to its end).
+            stopping = stopping or stop()
 
 
 def _on_own_connection(apply: Callable, *args) -> list:
