@@ -48,6 +48,15 @@ class LicenseQuerySet(RestrictedQuerySet):
         return self.annotate(users=Case(*(When(kind=kind, then=Coalesce(Subquery(q), 0))
                                           for kind, q in holders.items()), default=Value(0)))
 
+    def with_usage(self) -> "LicenseQuerySet":
+        """Annotate `users` and `workspaces`: the units in use by people holding each licence, and by workspaces
+        with calling (which use the organisation's Webex Calling - Workspaces licence). See `License.consumed`."""
+        calling_workspaces = (Workspace.objects.filter(organization=OuterRef("organization"), line__isnull=False)
+                              .order_by().values("organization").annotate(n=Count("pk")).values("n"))
+        return self.with_users().annotate(workspaces=Case(
+            When(kind=LicenseKind.CALLING_WORKSPACES, then=Coalesce(Subquery(calling_workspaces), 0)),
+            default=Value(0)))
+
 
 class License(OrgOwned):
     """A service subscription of an organisation with its number of units."""
@@ -73,6 +82,11 @@ class License(OrgOwned):
     @property
     def name(self) -> str:
         return self.get_kind_display()
+
+    @property
+    def consumed(self) -> int:
+        """Units in use, of a licence read `with_usage()`."""
+        return self.users + self.workspaces
 
     @property
     def is_calling(self) -> bool:

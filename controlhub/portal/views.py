@@ -10,13 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from calling.actions import effective_permissions
-from calling.models import CallType, Line, Number, NumberState, PermissionAction
+from calling.models import CallType, Number, NumberState, PermissionAction
 from controlhub.actions import LOCATION_FIELDS, create_location, delete_location, update_location
 from controlhub.models import AuditEvent, Location, Organization, SyncTarget
 from controlhub.roles import VIEW, Area
 from controlhub.sync import retry_now
 from devices.models import Device
-from users.models import License, LicenseKind, Person, Workspace
+from users.models import License, Person, Workspace
 
 from .forms import AuditEventFilterSet, LocationForm
 from .middleware import SESSION_KEY
@@ -38,18 +38,14 @@ from .shortcuts import (
 @require_safe
 @portal_view()
 def overview(request):
-    org = request.organization
     people = scoped(request, Person)
     numbers = scoped(request, Number)
     number_counts = numbers.aggregate(total=Count("pk"), assigned=Count("pk", filter=Q(line__isnull=False)),
                                       active=Count("pk", filter=Q(state=NumberState.ACTIVE)))
     licenses = []
     if may(request.user, Area.LICENSES, VIEW):
-        for lic in scoped(request, License).with_users():
-            lic.used = lic.users
-            if lic.kind == LicenseKind.CALLING_WORKSPACES:
-                lic.used = Line.objects.filter(organization=org, workspace__isnull=False).count()
-            lic.percent = min(100, round(100 * lic.used / lic.total_units)) if lic.total_units else 0
+        for lic in scoped(request, License).with_usage():
+            lic.percent = min(100, round(100 * lic.consumed / lic.total_units)) if lic.total_units else 0
             licenses.append(lic)
     locations = scoped(request, Location).annotate(
         people_count=Count("people", distinct=True), number_count=Count("numbers", distinct=True))

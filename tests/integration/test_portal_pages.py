@@ -6,6 +6,7 @@ from controlhub.models import Account
 from controlhub.roles import Role
 from tests.conftest import org_location
 from tests.integration.portal_support import client_for, make_device, make_workspace
+from users.models import License, LicenseKind
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,13 @@ def test_a_forged_session_org_falls_back_to_home(org, other_org, full_admin):
 
 def test_customer_admin_sees_no_switcher(full_admin):
     assert 'id="org-switch"' not in client_for(full_admin).get("/").content.decode()
+
+
+def test_overview_counts_the_units_in_use_as_the_licence_api_does(world, full_admin):
+    """Users holding each licence, and workspaces with calling for Webex Calling - Workspaces: one definition
+    (`License.objects.with_usage()`) for the overview and /v1/licenses."""
+    shown = {lic.kind: lic.consumed for lic in client_for(full_admin).get("/").context["licenses"]}
+    org = world["person"].organization
+    assert shown[LicenseKind.CALLING_PROFESSIONAL] == 1  # the world's calling person
+    assert shown[LicenseKind.CALLING_WORKSPACES] == 1    # the world's workspace with calling
+    assert shown == {lic.kind: lic.consumed for lic in License.objects.filter(organization=org).with_usage()}

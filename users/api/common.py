@@ -1,13 +1,11 @@
 """Helpers shared by the people, licence and workspace endpoints."""
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from rest_framework.exceptions import ValidationError
 
 from controlhub.api.ids import license_tail
 from controlhub.models import Organization
 from controlhub.roles import Role
 
-from ..models import License, LicenseKind, Workspace
+from ..models import License
 
 # Our admin roles as Webex role IDs (tails of `ciscospark://us/ROLE/<id>`).
 WEBEX_ROLES: dict[str, tuple[str, ...]] = {
@@ -41,16 +39,3 @@ def resolve_licences(org: Organization, raw_ids, field: str = "licenses", unique
             result.append(licence)
     return result
 
-
-def licences_with_usage(queryset):
-    """Annotate licences with the units in use: people holding them, and workspaces with calling (which use the
-    organisation's Webex Calling - Workspaces licence)."""
-    calling_workspaces = (Workspace.objects.filter(organization=OuterRef("organization"), line__isnull=False)
-                          .order_by().values("organization").annotate(n=Count("pk")).values("n"))
-    return queryset.with_users().annotate(calling_workspaces=Coalesce(Subquery(calling_workspaces), 0))
-
-
-def licence_usage(licence: License) -> tuple[int, int]:
-    """(consumed by users, consumed by workspaces) of an annotated licence."""
-    workspaces = licence.calling_workspaces if licence.kind == LicenseKind.CALLING_WORKSPACES else 0
-    return licence.users, workspaces

@@ -24,19 +24,19 @@ from controlhub.api.pagination import paginated
 from controlhub.roles import VIEW
 
 from ..models import CALLING_PERSON_KINDS, License, Person
-from .common import licence_usage, licences_with_usage, resolve_licences
+from .common import resolve_licences
 from .people import PERSON_ERRORS, person_queryset
 
 
 def licence_body(licence: License) -> dict:
-    users, workspaces = licence_usage(licence)
+    """The Webex body of a licence read `with_usage()`."""
     return {
         "id": licence_webex_id(licence),
         "name": licence.name,
         "totalUnits": licence.total_units,
-        "consumedUnits": users + workspaces,
-        "consumedByUsers": users,
-        "consumedByWorkspaces": workspaces,
+        "consumedUnits": licence.consumed,
+        "consumedByUsers": licence.users,
+        "consumedByWorkspaces": licence.workspaces,
         "subscriptionId": blank_to_none(licence.subscription_id),
     }
 
@@ -97,7 +97,7 @@ class LicenseListView(WebexAPIView):
                    summary="List licenses (unpaged)")
     def get(self, request):
         org = self.organization(request)
-        licences = licences_with_usage(self.visible(License, request, org).order_by("kind"))
+        licences = self.visible(License, request, org).with_usage().order_by("kind")
         return Response({"items": [licence_body(lic) for lic in licences]})
 
 
@@ -111,7 +111,7 @@ class LicenseDetailView(WebexAPIView):
         if parsed is None:
             raise ValidationError({"licenseId": f"“{license_id[:100]}” is not a valid licence ID."})
         org_uuid, kind, licence_uuid = parsed
-        licences = licences_with_usage(License.objects.restrict(request.user, VIEW))
+        licences = License.objects.restrict(request.user, VIEW).with_usage()
         licence = licences.filter(organization_id=org_uuid, kind=kind, licence_uuid=licence_uuid).first()
         if licence is None:
             raise Http404("License not found")
