@@ -212,6 +212,7 @@ def start_celery_worker(queue: str, log_dir, extra_env: dict | None = None) -> d
         # this test run's queue, as the test process's does (celery_test_queue); otherwise it would go to the
         # deployment's default queue, which no test worker consumes: lost, and left in Redis for a later `make up`.
         CELERY_TASK_DEFAULT_QUEUE=queue,
+        PGAPPNAME=name,  # its connections, told apart in pg_stat_activity (stop_celery_worker waits for them)
     )
     env.update(extra_env or {})
     log = open(Path(log_dir) / f"{name}.log", "w")
@@ -229,7 +230,13 @@ def start_celery_worker(queue: str, log_dir, extra_env: dict | None = None) -> d
 
 
 def stop_celery_worker(handle: dict) -> None:
+    """Stop the worker, then wait until PostgreSQL has let go of its connections: a server process outlives its
+    client by a moment, and the test database's teardown refused to drop a database still in use (seen)."""
     import subprocess
+    import time
+
+    import psycopg
+    from django.conf import settings
 
     proc = handle["process"]
     proc.terminate()
@@ -237,7 +244,15 @@ def stop_celery_worker(handle: dict) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
     handle["log"].close()
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db.get("PASSWORD") or None,
+                         dbname="postgres", autocommit=True) as conn:
+        deadline = time.monotonic() + 10
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                           [handle["name"]]).fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
